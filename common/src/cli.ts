@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util';
+import { KioskError, isKioskError } from './errors.js';
+
+/**
+ * Runs a CLI's main function with the project's exit-code contract:
+ * 0 success, 1 a typed failure (message `name: error [CODE]: ...`), 2 usage error, 70 an unexpected bug.
+ */
+export function runCli(name: string, main: () => Promise<number | void>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code ?? 0;
+    },
+    (err: unknown) => {
+      if (isKioskError(err)) {
+        process.stderr.write(`${name}: error [${err.code}]: ${err.message}\n`);
+        process.exitCode = err.code === 'USAGE' ? 2 : 1;
+      } else {
+        process.stderr.write(`${name}: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.exitCode = 70;
+      }
+    },
+  );
+}
+
+type ParseArgsConfig = NonNullable<Parameters<typeof parseArgs>[0]>;
+
+/** node:util parseArgs with its errors turned into USAGE errors that carry the command's help text. */
+export function parseCliArgs<T extends ParseArgsConfig>(config: T, help: string): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new KioskError('USAGE', `${(err as Error).message}\n\n${help}`);
+  }
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/**
+ * The device's one configuration file (`kiosk.config.json`), shared by the kiosk service, the sync agent and the
+ * provisioning CLI. Every key has a development default, so an empty file (or none) runs the kiosk on simulated
+ * devices. docs/configuration.md is generated from this schema (`npm run docs:config`).
+ */
+export const configSchema = z
+  .object({
+    device: z
+      .object({
+        id: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/).default('dev-kiosk-01').describe('Device identifier, as enrolled in the fleet.'),
+        site: z.string().min(1).max(64).default('dev').describe('Site code (one-stop counter or hospital) the device is installed at.'),
+        profile: z
+          .enum(['public-service', 'hospital', 'notary'])
+          .default('public-service')
+          .describe('Which flows the kiosk offers and which verification policy applies.'),
+      })
+      .default({ id: 'dev-kiosk-01', site: 'dev', profile: 'public-service' })
+      .describe('Identity of this device.'),
+    service: z
+      .object({
+        host: z.enum(['127.0.0.1', '::1']).default('127.0.0.1').describe('Loopback address the local API and UI bind to; nothing else is allowed.'),
+        port: z.number().int().min(0).max(65535).default(8470).describe('TCP port of the local API and UI (0 = any free port).'),
+      })
+      .default({ host: '127.0.0.1', port: 8470 })
+      .describe('The kiosk service (local API and UI server).'),
+    devices: z
+      .object({
+        mode: z.enum(['simulated', 'real']).default('simulated').describe('Use simulated devices (development, CI, demos) or the real hardware drivers.'),
+        cardReader: z.string().default('').describe('Substring of the PC/SC reader name to use; empty = first reader that holds a card.'),
+      })
+      .default({ mode: 'simulated', cardReader: '' })
+      .describe('Device drivers.'),
+    ui: z
+      .object({
+        locale: z.enum(['vi', 'en']).default('vi').describe('Language the UI starts in; the citizen can switch.'),
+        idleResetSeconds: z.number().int().min(10).max(600).default(60).describe('Seconds without a touch before the screen is cleared of personal data and returns to the start page.'),
+        browser: z.string().default('/usr/bin/chromium').describe('Browser executable for the kiosk window when Electron is not used.'),
+      })
+      .default({ locale: 'vi', idleResetSeconds: 60, browser: '/usr/bin/chromium' })
+      .describe('The kiosk screen.'),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level; personal data is redacted at every level.'),
+      })
+      .default({ level: 'info' })
+      .describe('Logging.'),
+  })
+  .strict();
+
+export type KioskConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,50 @@
+/**
+ * Typed errors with stable codes. Codes are part of the public contract (CLI exit messages, API error bodies,
+ * transaction records): never rename one, only add.
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: 'The configuration file or environment has a value that fails validation.',
+  CONFIG_FILE_UNREADABLE: 'The configuration file named could not be read or is not JSON.',
+  USAGE: 'A command was called with missing or invalid arguments.',
+  PCSC_UNAVAILABLE: 'The PC/SC service (pcscd) is not running or not reachable.',
+  PCSC_NO_READER: 'No card reader matches the request.',
+  PCSC_TIMEOUT: 'A card reader or card did not appear in time.',
+  PCSCD_START_FAILED: 'pcscd could not be started.',
+  CARD_REMOVED: 'The card was removed during the operation.',
+  CARD_TRANSMIT_FAILED: 'An APDU could not be exchanged with the card.',
+  CARD_MALFORMED_RESPONSE: 'The card answered with bytes that do not form a valid response APDU.',
+  VPCD_CONNECT_FAILED: 'The virtual card could not connect to vsmartcard-vpcd.',
+  API_UNAUTHORIZED: 'A local API request lacked the per-boot token or carried a wrong one.',
+  API_FORBIDDEN_HOST: 'A local API request named a Host other than the loopback address (DNS rebinding guard).',
+  SHELL_BROWSER_NOT_FOUND: 'The kiosk browser executable was not found.',
+  SHELL_BROWSER_FAILED: 'The kiosk browser could not be started or exited with an error.',
+  DISPLAY_UNAVAILABLE: 'No X display is available for a window.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface KioskErrorOptions {
+  cause?: unknown;
+  /** Machine-readable context. Never put personal data here: it is logged and may be sent upstream. */
+  details?: Record<string, unknown>;
+}
+
+export class KioskError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: KioskErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'KioskError';
+    this.code = code;
+    this.details = options.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export function isKioskError(err: unknown, code?: ErrorCode): err is KioskError {
+  return err instanceof KioskError && (code === undefined || err.code === code);
+}

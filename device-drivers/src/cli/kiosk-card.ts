@@ -1,0 +1,68 @@
+import { KioskError, parseCliArgs, runCli } from '@kiosk/common';
+import { PcscService, type ReaderInfo } from '../smartcard/pcsc/pcsc-service.js';
+
+const HELP = `kiosk-card: smart-card readers and cards over PC/SC
+
+Usage:
+  kiosk-card readers [--json] [--watch]   list PC/SC readers and the ATR of each card present;
+                                          --watch keeps printing reader and card events until Ctrl-C
+  kiosk-card --help
+
+Exit codes: 0 ok, 1 failure (message names the error code), 2 usage error.`;
+
+const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex').toUpperCase() : '');
+
+function describe(r: ReaderInfo): string {
+  return r.cardPresent ? `${r.name}\tcard present\tATR ${hex(r.atr)}` : `${r.name}\tempty`;
+}
+
+async function readers(args: string[]): Promise<number> {
+  const { values } = parseCliArgs({ args, options: { json: { type: 'boolean' }, watch: { type: 'boolean' } }, strict: true }, HELP);
+  const service = PcscService.open();
+  const list = await service.listReaders();
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(list.map((r) => ({ name: r.name, cardPresent: r.cardPresent, atr: hex(r.atr) || null })), null, 2)}\n`);
+  } else if (list.length === 0) {
+    process.stdout.write('no readers\n');
+  } else {
+    for (const r of list) process.stdout.write(`${describe(r)}\n`);
+  }
+  if (!values.watch) {
+    service.close();
+    return 0;
+  }
+  const emit = (event: string, detail: Record<string, unknown>): void => {
+    const at = new Date().toISOString();
+    process.stdout.write(values.json ? `${JSON.stringify({ at, event, ...detail })}\n` : `${at} ${event} ${Object.values(detail).join(' ')}\n`);
+  };
+  service.on('reader-attached', (name) => emit('reader-attached', { reader: name }));
+  service.on('reader-detached', (name) => emit('reader-detached', { reader: name }));
+  service.on('card-inserted', (r) => emit('card-inserted', { reader: r.name, atr: hex(r.atr) }));
+  service.on('card-removed', (name) => emit('card-removed', { reader: name }));
+  return new Promise<number>((resolve, reject) => {
+    service.on('error', (err) => {
+      service.close();
+      reject(err);
+    });
+    process.once('SIGINT', () => {
+      service.close();
+      resolve(0);
+    });
+  });
+}
+
+runCli('kiosk-card', async () => {
+  const [command, ...rest] = process.argv.slice(2);
+  switch (command) {
+    case 'readers':
+      return readers(rest);
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(`${HELP}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new KioskError('USAGE', `unknown command "${command}"\n\n${HELP}`);
+  }
+});

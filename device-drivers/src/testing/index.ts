@@ -1,0 +1,1 @@
+export { PcscHarness, pcscSkipReason, vpcdReaderName, VPCD_SLOTS, type InsertedCard } from './pcsc-harness.js';

@@ -1,0 +1,25 @@
+// ESLint with typescript-eslint, type-aware: floating promises and misused async matter in device and server code.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', 'test-results/**', 'bench/results.json', '.cache/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*/bin/*.js', 'eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // A workspace uses another only through its package exports, never by reaching into its folders.
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../../*/src/*', '../../../*/src/*', '@kiosk/*/src/*'], message: 'import another workspace through its package name and exports' }] }],
+    },
+  },
+  {
+    files: ['*/bin/*.js', 'eslint.config.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

@@ -1,0 +1,88 @@
+import { EventEmitter } from 'node:events';
+import { isKioskError, type KioskConfig, type Logger } from '@kiosk/common';
+import { PcscService, ensurePcscd, type PcscdHandle } from '@kiosk/device-drivers';
+
+export interface CardReaderStatus {
+  kind: 'card-reader';
+  driver: 'pcsc';
+  mode: KioskConfig['devices']['mode'];
+  state: 'ready' | 'unavailable';
+  /** Why the reader is unavailable (for the technician screen; no personal data). */
+  reason?: string;
+  readers: Array<{ name: string; cardPresent: boolean }>;
+}
+
+export type KioskEvent =
+  | { type: 'card-inserted'; reader: string }
+  | { type: 'card-removed'; reader: string }
+  | { type: 'devices'; devices: CardReaderStatus[] };
+
+/**
+ * Watches PC/SC readers for the kiosk. In simulated mode the kiosk brings its own pcscd (with the vsmartcard-vpcd
+ * virtual readers that `kiosk-sim card insert` plugs into); in real mode it uses the system's pcscd.
+ * An unavailable PC/SC stack is a device state shown to staff, not a reason for the kiosk to stop.
+ */
+export class CardMonitor extends EventEmitter<{ event: [KioskEvent] }> {
+  private service: PcscService | undefined;
+  private pcscd: PcscdHandle | undefined;
+  private reason: string | undefined;
+
+  private constructor(
+    private readonly mode: KioskConfig['devices']['mode'],
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  static async start(mode: KioskConfig['devices']['mode'], log: Logger): Promise<CardMonitor> {
+    const monitor = new CardMonitor(mode, log);
+    try {
+      if (mode === 'simulated') monitor.pcscd = await ensurePcscd();
+      monitor.attach(PcscService.open());
+      await monitor.service?.listReaders();
+    } catch (err) {
+      monitor.reason = isKioskError(err) ? `${err.code}: ${err.message}` : String(err);
+      log.warn({ err }, 'card reader unavailable; the kiosk keeps running without it');
+    }
+    return monitor;
+  }
+
+  status(): CardReaderStatus[] {
+    const readers = this.service?.readers().map((r) => ({ name: r.name, cardPresent: r.cardPresent })) ?? [];
+    const status: CardReaderStatus = { kind: 'card-reader', driver: 'pcsc', mode: this.mode, state: this.service ? 'ready' : 'unavailable', readers };
+    if (this.reason) status.reason = this.reason;
+    return [status];
+  }
+
+  async stop(): Promise<void> {
+    this.service?.close();
+    this.service = undefined;
+    await this.pcscd?.stop();
+  }
+
+  private attach(service: PcscService): void {
+    this.service = service;
+    const devices = (): void => {
+      this.emit('event', { type: 'devices', devices: this.status() });
+    };
+    service.on('card-inserted', (r) => {
+      this.log.info({ reader: r.name }, 'card inserted');
+      this.emit('event', { type: 'card-inserted', reader: r.name });
+      devices();
+    });
+    service.on('card-removed', (reader) => {
+      this.log.info({ reader }, 'card removed');
+      this.emit('event', { type: 'card-removed', reader });
+      devices();
+    });
+    service.on('reader-attached', devices);
+    service.on('reader-detached', devices);
+    service.on('error', (err) => {
+      this.log.error({ err }, 'PC/SC failure');
+      this.reason = `${err.code}: ${err.message}`;
+      this.service?.close();
+      this.service = undefined;
+      devices();
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { KioskError, isKioskError, type KioskConfig, type Logger } from '@kiosk/common';
+import { hostAllowed, newApiToken, tokenMatches } from './auth.js';
+import type { CardMonitor, KioskEvent } from './card-monitor.js';
+import { SECURITY_HEADERS } from './security-headers.js';
+import { loadUiAssets } from './ui-assets.js';
+
+export interface KioskServerOptions {
+  config: KioskConfig;
+  log: Logger;
+  cards: Pick<CardMonitor, 'status' | 'on' | 'off'>;
+  /** Fixed token for tests; a fresh random one otherwise. */
+  token?: string;
+}
+
+export interface KioskServer {
+  app: FastifyInstance;
+  /** Base URL, e.g. http://127.0.0.1:8470/ */
+  url: string;
+  token: string;
+  /** URL the kiosk window opens: the token travels in the fragment, which never reaches a server or a log. */
+  launchUrl: string;
+  close(): Promise<void>;
+}
+
+/** Endpoints reachable without the token: the static UI and the liveness probe. Everything else needs it. */
+const PUBLIC_API = new Set(['/api/health']);
+
+function errorBody(err: KioskError): { error: { code: string; message: string } } {
+  return { error: { code: err.code, message: err.message } };
+}
+
+export async function startKioskServer(options: KioskServerOptions): Promise<KioskServer> {
+  const { config, log, cards } = options;
+  const token = options.token ?? newApiToken();
+  const assets = await loadUiAssets();
+  const app = Fastify({ loggerInstance: log.child({ component: 'api' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 64 * 1024 });
+  let port = config.service.port;
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!hostAllowed(request.headers.host, port)) {
+      return reply.code(403).send(errorBody(new KioskError('API_FORBIDDEN_HOST', 'requests must name the loopback address as Host')));
+    }
+    const path = request.url.split('?')[0] ?? '';
+    if (path.startsWith('/api/') && !PUBLIC_API.has(path) && !tokenMatches(token, request.headers.authorization)) {
+      return reply.code(401).send(errorBody(new KioskError('API_UNAUTHORIZED', 'missing or wrong API token')));
+    }
+    return undefined;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.headers(SECURITY_HEADERS);
+    return payload;
+  });
+
+  // Per-request lines are off (noise, and URLs are no business of a log); failures are logged here instead.
+  app.setErrorHandler(async (err, request, reply) => {
+    if (isKioskError(err)) return reply.code(400).send(errorBody(err));
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 500) request.log.error({ err, path: request.routeOptions.url }, 'request failed');
+    return reply.code(status).send({ error: { code: status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', message: status >= 500 ? 'internal error' : (err as Error).message } });
+  });
+
+  for (const [path, asset] of assets) {
+    app.get(path, async (_request, reply) => reply.type(asset.type).send(asset.body));
+  }
+
+  app.get('/api/health', async () => ({ status: 'ok' }));
+  app.get('/api/session', async () => ({
+    device: config.device,
+    ui: { locale: config.ui.locale, idleResetSeconds: config.ui.idleResetSeconds },
+  }));
+  app.get('/api/devices', async () => ({ devices: cards.status() }));
+
+  // Newline-delimited JSON events; the UI reads it with fetch (EventSource cannot send the token header).
+  app.get('/api/events', (request, reply) => {
+    reply.raw.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'application/x-ndjson; charset=utf-8' });
+    const send = (event: KioskEvent): void => {
+      reply.raw.write(`${JSON.stringify(event)}\n`);
+    };
+    send({ type: 'devices', devices: cards.status() });
+    cards.on('event', send);
+    request.raw.on('close', () => cards.off('event', send));
+    reply.hijack();
+  });
+
+  await app.listen({ host: config.service.host, port });
+  const address = app.server.address();
+  if (address && typeof address === 'object') port = address.port;
+  const host = config.service.host === '::1' ? '[::1]' : config.service.host;
+  const url = `http://${host}:${port}/`;
+  return {
+    app,
+    url,
+    token,
+    launchUrl: `${url}#token=${token}`,
+    close: async () => {
+      // Open event streams would keep close() waiting forever.
+      app.server.closeAllConnections();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { KioskError, runCli } from '@kiosk/common';
+import { checkConfigFile, configJsonSchema, defaultConfig } from '../config-commands.js';
+
+const HELP = `kiosk-provision: field provisioning of a kiosk or edge device
+
+Usage:
+  kiosk-provision config check [FILE]   validate a configuration file (default: $KIOSK_CONFIG) together with the
+                                        KIOSK_* environment, and print the effective configuration as JSON
+  kiosk-provision config defaults       print the development defaults as a starting configuration file
+  kiosk-provision config schema         print the JSON Schema of the configuration file
+  kiosk-provision --help
+
+Exit codes: 0 ok, 1 invalid configuration (each problem is listed with its key), 2 usage error.
+See docs/configuration.md for every key and its environment variable.`;
+
+const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+};
+
+runCli('kiosk-provision', async () => {
+  const [command, sub, ...rest] = process.argv.slice(2);
+  if (command === 'config' && sub === 'check' && rest.length <= 1) {
+    print(checkConfigFile(rest[0], process.env));
+    return 0;
+  }
+  if (command === 'config' && sub === 'defaults' && rest.length === 0) {
+    print(defaultConfig());
+    return 0;
+  }
+  if (command === 'config' && sub === 'schema' && rest.length === 0) {
+    print(configJsonSchema());
+    return 0;
+  }
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  throw new KioskError('USAGE', `unknown command "${process.argv.slice(2).join(' ')}"\n\n${HELP}`);
+});

@@ -1,0 +1,1 @@
+export { checkConfigFile, defaultConfig, configJsonSchema } from './config-commands.js';

@@ -1,0 +1,1 @@
+export { classifyAnswer, backoffDelayMs, nextAttemptDelayMs, DEFAULT_BACKOFF, type DeliveryOutcome, type UpstreamAnswer, type BackoffPolicy } from './delivery-policy.js';
