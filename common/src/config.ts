@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { KioskError } from './errors.js';
 import { configSchema, type KioskConfig } from './config-schema.js';
 

@@ -35,6 +35,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   };
   const logger = pino(pinoOptions, options.destination ?? pino.destination(2));
   // pino drops the bindings formatter for children unless one is passed again; children inherit this override.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the child logger as `this`
   const pinoChild = logger.child;
   logger.child = function child(this: Logger, bindings, childOptions) {
     return pinoChild.call(this, bindings, { ...childOptions, formatters: { ...childOptions?.formatters, bindings: redactBindings } });

@@ -1,20 +1,26 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import { KioskError, isKioskError, type KioskConfig, type Logger } from '@kiosk/common';
 import { hostAllowed, newApiToken, tokenMatches } from './auth.js';
-import type { CardMonitor, KioskEvent } from './card-monitor.js';
+import type { CardReaderStatus, KioskEvent } from './card-monitor.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { loadUiAssets } from './ui-assets.js';
+
+/** What the server needs of the device layer: current state, and events to stream to the UI. */
+export interface KioskEventSource {
+  status(): CardReaderStatus[];
+  on(event: 'event', listener: (event: KioskEvent) => void): unknown;
+  off(event: 'event', listener: (event: KioskEvent) => void): unknown;
+}
 
 export interface KioskServerOptions {
   config: KioskConfig;
   log: Logger;
-  cards: Pick<CardMonitor, 'status' | 'on' | 'off'>;
+  cards: KioskEventSource;
   /** Fixed token for tests; a fresh random one otherwise. */
   token?: string;
 }
 
 export interface KioskServer {
-  app: FastifyInstance;
   /** Base URL, e.g. http://127.0.0.1:8470/ */
   url: string;
   token: string;
@@ -34,7 +40,7 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
   const { config, log, cards } = options;
   const token = options.token ?? newApiToken();
   const assets = await loadUiAssets();
-  const app = Fastify({ loggerInstance: log.child({ component: 'api' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 64 * 1024 });
+  const app = Fastify({ loggerInstance: log.child({ component: 'api' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: 64 * 1024 });
   let port = config.service.port;
 
   app.addHook('onRequest', async (request, reply) => {
@@ -89,7 +95,6 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
   const host = config.service.host === '::1' ? '[::1]' : config.service.host;
   const url = `http://${host}:${port}/`;
   return {
-    app,
     url,
     token,
     launchUrl: `${url}#token=${token}`,

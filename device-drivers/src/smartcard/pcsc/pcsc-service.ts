@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
+import type pcsclite from 'pcsclite';
 import { KioskError } from '@kiosk/common';
 import type { ApduTransceiver } from '../transceiver.js';
 import { pcscError } from './pcsc-errors.js';
@@ -7,7 +8,7 @@ import { pcscError } from './pcsc-errors.js';
 // The `pcsclite` binding (not the @pokusew fork): when pcscd is down its constructor throws SCARD_E_NO_SERVICE,
 // where the fork busy-waits on the main thread forever.
 const require = createRequire(import.meta.url);
-type PcscLite = ReturnType<typeof import('pcsclite')>;
+type PcscLite = ReturnType<typeof pcsclite>;
 
 /** The part of pcsclite's CardReader we use (its typings do not export the type). */
 interface NativeReader extends EventEmitter {
@@ -59,7 +60,7 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
 
   private constructor(private readonly lib: PcscLite) {
     super();
-    lib.on('reader', (reader) => this.attach(reader as unknown as NativeReader));
+    lib.on('reader', (reader) => this.attach(reader));
     lib.on('error', (err: unknown) => this.fail(pcscError('PC/SC monitor', err)));
   }
 
@@ -67,7 +68,7 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
   static open(): PcscService {
     let lib: PcscLite;
     try {
-      lib = (require('pcsclite') as typeof import('pcsclite'))();
+      lib = (require('pcsclite') as typeof pcsclite)();
     } catch (err) {
       throw pcscError('opening PC/SC', err);
     }

@@ -1,0 +1,69 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createLogger, loadConfig, type KioskConfig } from '@kiosk/common';
+import { CardMonitor } from '../../src/service/card-monitor.js';
+import { startKioskServer, type KioskServer } from '../../src/service/server.js';
+import { startXvfb, xvfbMissing, type XvfbDisplay } from './xvfb.js';
+
+/**
+ * The real UI path for tests: the kiosk service (with its PC/SC card monitor) on 127.0.0.1, a virtual display,
+ * and Debian Chromium driven by playwright-core in a real (non-headless) window on that display.
+ */
+export const CHROMIUM = '/usr/bin/chromium';
+export const RESULTS_DIR = new URL('../../../test-results/', import.meta.url);
+
+export function uiSkipReason(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const missing = xvfbMissing() ?? (existsSync(CHROMIUM) ? undefined : 'Debian chromium is not installed (apt package chromium)');
+  if (!missing) return undefined;
+  if (env.CI) throw new Error(`UI integration tests cannot run under CI: ${missing}`);
+  process.stderr.write(`\n*** SKIPPING UI integration tests: ${missing} ***\n\n`);
+  return missing;
+}
+
+export interface UiHarness {
+  xvfb: XvfbDisplay;
+  browser: Browser;
+  page: Page;
+  server: KioskServer;
+  cards: CardMonitor;
+  config: KioskConfig;
+  /** Saves a PNG under test-results/ and returns its path. */
+  screenshot(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startUiHarness(env: NodeJS.ProcessEnv = {}): Promise<UiHarness> {
+  const config = loadConfig({ env: { KIOSK_SERVICE_PORT: '0', ...env } });
+  const log = createLogger({ name: 'kiosk-test', level: 'warn' });
+  const xvfb = await startXvfb();
+  const cards = await CardMonitor.start(config.devices.mode, log);
+  const server = await startKioskServer({ config, log, cards });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: false,
+    env: { ...process.env, DISPLAY: xvfb.display },
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--window-position=0,0', '--window-size=1280,800'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(server.launchUrl);
+  return {
+    xvfb,
+    browser,
+    page,
+    server,
+    cards,
+    config,
+    async screenshot(name) {
+      mkdirSync(RESULTS_DIR, { recursive: true });
+      const path = new URL(name, RESULTS_DIR).pathname;
+      await page.screenshot({ path });
+      return path;
+    },
+    async stop() {
+      await browser.close();
+      await server.close();
+      await cards.stop();
+      await xvfb.stop();
+    },
+  };
+}

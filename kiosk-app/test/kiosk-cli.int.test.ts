@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pcscSkipReason } from '@kiosk/device-drivers/testing';
+import { uiSkipReason } from './harness/ui-harness.js';
+import { startXvfb, type XvfbDisplay } from './harness/xvfb.js';
+
+const kioskBin = fileURLToPath(new URL('../bin/kiosk.js', import.meta.url));
+
+interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  /** Resolves with the first stdout match of `pattern`. */
+  waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
+}
+
+function startKiosk(args: string[], env: NodeJS.ProcessEnv): Running {
+  const child = spawn(process.execPath, [kioskBin, '--port', '0', ...args], { env: { ...env, KIOSK_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.resume();
+  return {
+    child,
+    stdout: () => out,
+    waitFor: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const m = pattern.exec(out);
+          if (m) {
+            child.stdout.off('data', check);
+            resolve(m);
+          }
+        };
+        child.stdout.on('data', check);
+        child.once('exit', (code) => reject(new Error(`kiosk exited (${code}) before printing ${pattern}: ${out}`)));
+        check();
+      }),
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(pcscSkipReason())('`npm start` (kiosk CLI)', () => {
+  it('serves headless on 127.0.0.1, prints the launch URL, and stops cleanly on Ctrl-C', async () => {
+    const env = { ...process.env };
+    delete env.DISPLAY;
+    delete env.WAYLAND_DISPLAY;
+    const kiosk = startKiosk(['--headless'], env);
+    const [, launchUrl] = await kiosk.waitFor(/open: (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/);
+    const url = new URL(launchUrl!);
+    const token = new URLSearchParams(url.hash.slice(1)).get('token');
+    expect((await (await fetch(new URL('/api/health', url))).json())).toEqual({ status: 'ok' });
+    const devices = (await (await fetch(new URL('/api/devices', url), { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      devices: Array<{ kind: string; state: string; mode: string }>;
+    };
+    expect(devices.devices[0]).toMatchObject({ kind: 'card-reader', state: 'ready', mode: 'simulated' });
+    kiosk.child.kill('SIGINT');
+    const [code] = (await once(kiosk.child, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(kiosk.stdout()).toContain('stopping');
+    await expect(fetch(new URL('/api/health', url))).rejects.toThrow();
+  });
+
+  describe.skipIf(uiSkipReason())('with a display', () => {
+    let xvfb: XvfbDisplay;
+    beforeAll(async () => {
+      xvfb = await startXvfb();
+    });
+    afterAll(async () => {
+      await xvfb?.stop();
+    });
+
+    it('opens Chromium in kiosk mode, and Ctrl-C stops the window and the service', async () => {
+      const kiosk = startKiosk([], { ...process.env, DISPLAY: xvfb.display });
+      const [, pid] = await kiosk.waitFor(/kiosk window: Chromium \(pid (\d+)\)/);
+      const browserPid = Number(pid);
+      expect(alive(browserPid)).toBe(true);
+      kiosk.child.kill('SIGINT');
+      const [code] = (await once(kiosk.child, 'exit')) as [number];
+      expect(code).toBe(0);
+      expect(alive(browserPid)).toBe(false);
+    });
+  });
+});
