@@ -36,6 +36,8 @@ export type BenchCase = TimedCase | FigureCase;
 export interface BenchSuite {
   /** Short title, e.g. "local API". */
   title: string;
+  /** Why this suite cannot run on this machine (printed), or undefined when it can. */
+  skipReason?: () => string | undefined;
   /** Starts what the cases need (servers, pcscd); returns the cases. */
   setup?: () => Promise<void>;
   cases: () => BenchCase[] | Promise<BenchCase[]>;
