@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // Xvfb, child processes) that exist once per machine, so their files run one at a time around one shared pcscd.
 export default defineConfig({
   test: {
+    reporters: ['default', './scripts/vitest-summary-reporter.ts'],
     projects: [
       {
         test: {
