@@ -11,6 +11,7 @@ const kioskBin = fileURLToPath(new URL('../bin/kiosk.js', import.meta.url));
 interface Running {
   child: ChildProcess;
   stdout: () => string;
+  stderr: () => string;
   /** Resolves with the first stdout match of `pattern`. */
   waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
 }
@@ -19,10 +20,12 @@ function startKiosk(args: string[], env: NodeJS.ProcessEnv): Running {
   const child = spawn(process.execPath, [kioskBin, '--port', '0', ...args], { env: { ...env, KIOSK_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.resume();
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   return {
     child,
     stdout: () => out,
+    stderr: () => err,
     waitFor: (pattern) =>
       new Promise((resolve, reject) => {
         const check = (): void => {
@@ -63,8 +66,8 @@ describe.skipIf(pcscSkipReason())('`npm start` (kiosk CLI)', () => {
     };
     expect(devices.devices[0]).toMatchObject({ kind: 'card-reader', state: 'ready', mode: 'simulated' });
     kiosk.child.kill('SIGINT');
-    const [code] = (await once(kiosk.child, 'exit')) as [number];
-    expect(code).toBe(0);
+    const [code, signal] = (await once(kiosk.child, 'exit')) as [number | null, string | null];
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(kiosk.stdout()).toContain('stopping');
     await expect(fetch(new URL('/api/health', url))).rejects.toThrow();
   });
@@ -78,15 +81,16 @@ describe.skipIf(pcscSkipReason())('`npm start` (kiosk CLI)', () => {
       await xvfb?.stop();
     });
 
-    it('opens Chromium in kiosk mode, and Ctrl-C stops the window and the service', async () => {
+    it('opens Chromium in kiosk mode, and Ctrl-C stops the window (all its processes) and the service', async () => {
       const kiosk = startKiosk([], { ...process.env, DISPLAY: xvfb.display });
       const [, pid] = await kiosk.waitFor(/kiosk window: Chromium \(pid (\d+)\)/);
       const browserPid = Number(pid);
       expect(alive(browserPid)).toBe(true);
       kiosk.child.kill('SIGINT');
-      const [code] = (await once(kiosk.child, 'exit')) as [number];
-      expect(code).toBe(0);
+      const [code, signal] = (await once(kiosk.child, 'exit')) as [number | null, string | null];
+      expect({ code, signal, stderr: code === 0 ? '' : kiosk.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
       expect(alive(browserPid)).toBe(false);
+      expect(alive(-browserPid)).toBe(false); // no helper process of the browser's group is left
     });
   });
 });

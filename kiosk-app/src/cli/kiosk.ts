@@ -36,6 +36,16 @@ runCli('kiosk', async () => {
   const env = values.port === undefined ? process.env : { ...process.env, KIOSK_SERVICE_PORT: values.port };
   const config: KioskConfig = loadConfig({ file: values.config, env });
   const log = createLogger({ name: 'kiosk', level: config.log.level });
+  // Listen for Ctrl-C before starting anything, so a signal during start-up still stops what was started.
+  const stopRequested = new Promise<void>((resolve) => {
+    const onSignal = (): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
 
   const cards = await CardMonitor.start(config.devices.mode, log);
   const server = await startKioskServer({ config, log, cards });
@@ -64,15 +74,7 @@ runCli('kiosk', async () => {
   }
   process.stdout.write('press Ctrl-C to stop\n');
 
-  await new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await stopRequested;
   process.stdout.write('stopping\n');
   await stopAll();
   return 0;

@@ -52,10 +52,20 @@ export function launchChromiumKiosk(options: { executable: string; url: string; 
   const env = options.env ?? process.env;
   if (!displayAvailable(env)) throw new KioskError('DISPLAY_UNAVAILABLE', 'no DISPLAY or WAYLAND_DISPLAY is set');
   const userDataDir = mkdtempSync(join(tmpdir(), 'kiosk-chromium-'));
+  // Its own process group: we stop the browser and every helper process it forked (zygote, renderers, GPU)
+  // together, and a terminal's Ctrl-C reaches only us, so shutdown happens in our order.
   const child = spawn(options.executable, chromiumKioskArgs(options.url, userDataDir, process.getuid?.() === 0), {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
   });
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // the group is already gone
+    }
+  };
   child.stderr?.resume(); // Chromium is chatty on stderr; draining it keeps it from blocking
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
@@ -72,13 +82,13 @@ export function launchChromiumKiosk(options: { executable: string; url: string; 
     exited,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        signalGroup('SIGTERM');
+        const timer = setTimeout(() => signalGroup('SIGKILL'), 5000);
         await exited;
         clearTimeout(timer);
-      } else {
-        await exited;
       }
+      await exited;
+      signalGroup('SIGKILL'); // helpers that outlived the browser process
     },
   };
 }
