@@ -90,7 +90,8 @@ describe.skipIf(pcscSkipReason())('`npm start` (kiosk CLI)', () => {
       const [code, signal] = (await once(kiosk.child, 'exit')) as [number | null, string | null];
       expect({ code, signal, stderr: code === 0 ? '' : kiosk.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
       expect(alive(browserPid)).toBe(false);
-      expect(alive(-browserPid)).toBe(false); // no helper process of the browser's group is left
+      // No helper process of the browser's group is left (poll: the kernel reaps killed processes asynchronously).
+      await expect.poll(() => alive(-browserPid)).toBe(false);
     });
   });
 });

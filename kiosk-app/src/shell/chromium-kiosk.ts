@@ -59,6 +59,14 @@ export function launchChromiumKiosk(options: { executable: string; url: string; 
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
+  const groupAlive = (): boolean => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 0);
+      return child.pid !== undefined;
+    } catch {
+      return false;
+    }
+  };
   const signalGroup = (signal: NodeJS.Signals): void => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, signal);
@@ -89,6 +97,8 @@ export function launchChromiumKiosk(options: { executable: string; url: string; 
       }
       await exited;
       signalGroup('SIGKILL'); // helpers that outlived the browser process
+      // Wait (bounded) until the kernel has removed them, so "stopped" means gone.
+      for (let i = 0; i < 60 && groupAlive(); i++) await new Promise((r) => setTimeout(r, 50));
     },
   };
 }
