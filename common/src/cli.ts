@@ -6,6 +6,11 @@ import { KioskError, isKioskError } from './errors.js';
  * 0 success, 1 a typed failure (message `name: error [CODE]: ...`), 2 usage error, 70 an unexpected bug.
  */
 export function runCli(name: string, main: () => Promise<number | void>): void {
+  // `kiosk-card readers | head`: a closed pipe ends the command quietly, as UNIX tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   main().then(
     (code) => {
       process.exitCode = code ?? 0;
