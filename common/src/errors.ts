@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   CARD_REMOVED: 'The card was removed during the operation.',
   CARD_TRANSMIT_FAILED: 'An APDU could not be exchanged with the card.',
   CARD_MALFORMED_RESPONSE: 'The card answered with bytes that do not form a valid response APDU.',
+  APDU_MALFORMED: 'Bytes given as a command APDU do not form one (Lc/Le inconsistent, truncated).',
   VPCD_CONNECT_FAILED: 'The virtual card could not connect to vsmartcard-vpcd.',
   CARD_STATUS_ERROR: 'The card answered a command with an unexpected status word (the message names it).',
   CARD_ACCESS_DENIED: 'The card rejected the access key: wrong CAN, MRZ data or QR data ("access key rejected").',

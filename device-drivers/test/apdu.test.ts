@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isKioskError } from '@kiosk/common';
-import { decodeResponse, encodeCommand, swHex } from '../src/smartcard/apdu.js';
+import { decodeCommand, decodeResponse, encodeCommand, encodeResponse, swHex } from '../src/smartcard/apdu.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
 
@@ -60,5 +60,43 @@ describe('decodeResponse', () => {
         expect(isKioskError(err, 'CARD_MALFORMED_RESPONSE')).toBe(true);
       }
     }
+  });
+});
+
+describe('decodeCommand', () => {
+  it('inverts encodeCommand for every case, short and extended (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ cla: fc.integer({ min: 0, max: 255 }), ins: fc.integer({ min: 0, max: 255 }), p1: fc.integer({ min: 0, max: 255 }), p2: fc.integer({ min: 0, max: 255 }) }),
+        fc.uint8Array({ maxLength: 700 }),
+        fc.option(fc.integer({ min: 1, max: 65536 }), { nil: undefined }),
+        (header, data, le) => {
+          const apdu = { ...header, ...(data.length ? { data } : {}), ...(le === undefined ? {} : { le }) };
+          const back = decodeCommand(encodeCommand(apdu));
+          return back.cla === apdu.cla && back.ins === apdu.ins && back.le === apdu.le && Buffer.from(back.data ?? []).equals(Buffer.from(apdu.data ?? []));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('gives a typed error, never a crash, on any byte string (fuzz)', () => {
+    let typed = 0;
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        try {
+          decodeCommand(bytes);
+        } catch (err) {
+          if (!isKioskError(err, 'APDU_MALFORMED')) throw err;
+          typed++;
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(typed).toBeGreaterThan(0);
+  });
+
+  it('encodes a response as data + SW', () => {
+    expect(hex(encodeResponse(Uint8Array.of(1, 2), 0x6a82))).toBe('01026A82');
   });
 });

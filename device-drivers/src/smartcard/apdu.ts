@@ -61,3 +61,45 @@ export function decodeResponse(bytes: Uint8Array): ResponseApdu {
   const n = bytes.length;
   return { data: bytes.slice(0, n - 2), sw: ((bytes[n - 2] as number) << 8) | (bytes[n - 1] as number) };
 }
+
+function malformedCommand(message: string): KioskError {
+  return new KioskError('APDU_MALFORMED', `malformed command APDU: ${message}`);
+}
+
+/** Parses command APDU bytes (all four ISO 7816-4 cases, short and extended): what a card, or an SM layer, sees. */
+export function decodeCommand(bytes: Uint8Array): CommandApdu {
+  if (bytes.length < 4) throw malformedCommand(`${bytes.length} bytes, a header needs 4`);
+  const [cla, ins, p1, p2] = bytes as unknown as [number, number, number, number];
+  const header = { cla, ins, p1, p2 };
+  const body = bytes.subarray(4);
+  if (body.length === 0) return header; // case 1
+  if (body.length === 1) return { ...header, le: body[0] || 256 }; // case 2 short
+  if (body[0] !== 0) {
+    // short case 3 or 4
+    const lc = body[0] as number;
+    const rest = body.length - 1 - lc;
+    if (rest !== 0 && rest !== 1) throw malformedCommand(`Lc ${lc} does not match ${body.length - 1} remaining bytes`);
+    const data = body.slice(1, 1 + lc);
+    return rest === 1 ? { ...header, data, le: body[1 + lc] || 256 } : { ...header, data };
+  }
+  // extended: 00 then two bytes
+  if (body.length === 3) return { ...header, le: ((body[1] as number) << 8 | (body[2] as number)) || 65536 }; // case 2 extended
+  if (body.length < 3) throw malformedCommand('truncated extended length');
+  const lc = (body[1] as number) << 8 | (body[2] as number);
+  if (lc === 0) throw malformedCommand('extended Lc of 0');
+  const rest = body.length - 3 - lc;
+  if (rest !== 0 && rest !== 2) throw malformedCommand(`extended Lc ${lc} does not match ${body.length - 3} remaining bytes`);
+  const data = body.slice(3, 3 + lc);
+  if (rest === 0) return { ...header, data };
+  const le = ((body[3 + lc] as number) << 8 | (body[4 + lc] as number)) || 65536;
+  return { ...header, data, le };
+}
+
+/** Response APDU bytes: data followed by SW1 SW2. */
+export function encodeResponse(data: Uint8Array, sw: number): Uint8Array {
+  const out = new Uint8Array(data.length + 2);
+  out.set(data, 0);
+  out[data.length] = sw >> 8;
+  out[data.length + 1] = sw & 0xff;
+  return out;
+}
