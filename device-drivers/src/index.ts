@@ -1,5 +1,9 @@
-export { encodeCommand, decodeResponse, isExtended, swHex, SW_SUCCESS, type CommandApdu, type ResponseApdu } from './smartcard/apdu.js';
+export { encodeCommand, decodeCommand, decodeResponse, encodeResponse, isExtended, swHex, SW_SUCCESS, type CommandApdu, type ResponseApdu } from './smartcard/apdu.js';
 export type { ApduTransceiver } from './smartcard/transceiver.js';
+export { parseAtr, type AtrInfo } from './smartcard/atr.js';
+export { ScriptedTransceiver, type ScriptStep } from './smartcard/scripted-transceiver.js';
+export { InProcessTransceiver } from './smartcard/in-process-transceiver.js';
+export { LinkModelTransceiver, linkFloorMs, ISO14443_424K, type LinkModel, type LinkStats } from './smartcard/link-model.js';
 export { PcscService, PcscCardSession, type ReaderInfo, type PcscServiceEvents } from './smartcard/pcsc/pcsc-service.js';
 export { ensurePcscd, pcscStackMissing, pcscdAnswers, tcpPortListening, findPcscdBinary, type PcscdHandle } from './smartcard/pcscd/pcscd-process.js';
 export { VpcdLink, VPCD_DEFAULT_PORT, type VpcdLinkOptions } from './smartcard/vpcd/vpcd-link.js';
