@@ -44,3 +44,15 @@ export function expectSuccess(operation: string, bytes: Uint8Array, accept: read
   if (!accept.includes(response.sw)) throw new CardStatusError(operation, response.sw);
   return response;
 }
+
+/**
+ * Status words chips answer the authentication step of BAC or PACE with when the access key is wrong: 6300 (ICAO),
+ * 63Cx (retry counter, older chips), 6982 / 6988 (seen on some chips).
+ */
+export function isAccessKeyRejected(sw: number): boolean {
+  return sw === 0x6300 || sw === 0x6982 || sw === 0x6988 || (sw & 0xfff0) === 0x63c0;
+}
+
+export function accessKeyRejected(operation: string, sw: number): KioskError {
+  return new KioskError('CARD_ACCESS_DENIED', `access key rejected: ${operation} answered SW ${swHex(sw)}`, { details: { sw: swHex(sw) } });
+}
