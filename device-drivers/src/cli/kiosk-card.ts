@@ -1,14 +1,18 @@
 import { KioskError, parseCliArgs, runCli } from '@kiosk/common';
 import { PcscService, type ReaderInfo } from '../smartcard/pcsc/pcsc-service.js';
+import { READ_HELP, readCommand } from './card-read-command.js';
 
 const HELP = `kiosk-card: smart-card readers and cards over PC/SC
 
 Usage:
-  kiosk-card readers [--json] [--watch]   list PC/SC readers and the ATR of each card present;
-                                          --watch keeps printing reader and card events until Ctrl-C
+  kiosk-card readers [--json] [--watch]
+      list PC/SC readers and the ATR of each card present; --watch prints reader and card events until Ctrl-C
+${READ_HELP}
   kiosk-card --help
 
-Exit codes: 0 ok, 1 failure (message names the error code), 2 usage error.`;
+Exit codes: 0 ok, 1 failure (message names the error code and the card's status word), 2 usage error.
+Error codes: CARD_ACCESS_DENIED (access key rejected), CARD_REMOVED, CARD_UNSUPPORTED, CARD_STATUS_ERROR,
+CARD_SM_FAILED, PCSC_UNAVAILABLE, PCSC_NO_READER, PCSC_TIMEOUT, LDS_MALFORMED.`;
 
 const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex').toUpperCase() : '');
 
@@ -56,6 +60,8 @@ runCli('kiosk-card', async () => {
   switch (command) {
     case 'readers':
       return readers(rest);
+    case 'read':
+      return readCommand(rest, HELP);
     case undefined:
     case '--help':
     case '-h':

@@ -92,7 +92,7 @@ interface Session {
 }
 
 async function openSession(card: ApduTransceiver, keys: AccessKey[], paceInfo: PaceInfo | undefined, allowBac: boolean): Promise<Session> {
-  let lastRejection: unknown;
+  let lastRejection: KioskError | undefined;
   for (const key of keys) {
     try {
       let sm: SecureMessaging;

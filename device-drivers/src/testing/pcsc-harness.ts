@@ -63,17 +63,12 @@ export class PcscHarness {
       link,
       reader,
       remove: async () => {
-        const gone = new Promise<void>((resolve) => {
-          const onRemoved = (reader: string): void => {
-            if (reader !== name) return;
-            this.service.off('card-removed', onRemoved);
-            resolve();
-          };
-          this.service.on('card-removed', onRemoved);
-        });
+        // The card may already be gone (a test that pulls it mid-read); then this only waits for PC/SC to agree.
         await link.remove();
         this.links.delete(link);
-        await gone;
+        if (!(await this.service.removedWithin(name, 10_000))) {
+          throw new KioskError('PCSC_TIMEOUT', `PC/SC still reports a card in ${name} after it was removed`);
+        }
       },
     };
   }

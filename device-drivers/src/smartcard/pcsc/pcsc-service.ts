@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type pcsclite from 'pcsclite';
-import { KioskError } from '@kiosk/common';
+import { KioskError, isKioskError } from '@kiosk/common';
 import type { ApduTransceiver } from '../transceiver.js';
 import { pcscError } from './pcsc-errors.js';
 
@@ -46,6 +46,9 @@ interface ReaderEntry {
   /** false until the first status event says whether a card is present. */
   known: boolean;
 }
+
+/** How long to wait for PC/SC to report a removal after a failed transmit. */
+const CARD_GONE_GRACE_MS = 1000;
 
 /** Largest response a reader can hand back: 65536 data bytes + SW1 SW2 (extended length). */
 const MAX_RESPONSE = 65538;
@@ -122,8 +125,26 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
     return new Promise((resolve, reject) => {
       native.connect({ share_mode: native.SCARD_SHARE_SHARED, protocol: native.SCARD_PROTOCOL_T0 | native.SCARD_PROTOCOL_T1 }, (err, protocol) => {
         if (err) reject(pcscError(`connecting to the card in "${readerName}"`, err));
-        else resolve(new PcscCardSession(native, protocol, entry.info.atr ?? new Uint8Array(0)));
+        else resolve(new PcscCardSession(native, protocol, entry.info.atr ?? new Uint8Array(0), (ms) => this.removedWithin(readerName, ms)));
       });
+    });
+  }
+
+  /** Whether the card in `readerName` is gone, or goes within `ms` (status events can trail a failed transmit). */
+  removedWithin(readerName: string, ms: number): Promise<boolean> {
+    if (!this.entries.get(readerName)?.info.cardPresent) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.off('card-removed', onRemoved);
+        resolve(false);
+      }, ms);
+      const onRemoved = (name: string): void => {
+        if (name !== readerName) return;
+        clearTimeout(timer);
+        this.off('card-removed', onRemoved);
+        resolve(true);
+      };
+      this.on('card-removed', onRemoved);
     });
   }
 
@@ -172,20 +193,29 @@ export class PcscCardSession implements ApduTransceiver {
     /** Negotiated protocol (pcsclite's SCARD_PROTOCOL_T0 or _T1 value). */
     readonly protocol: number,
     readonly atr: Uint8Array,
+    private readonly removedWithin: (ms: number) => Promise<boolean> = () => Promise.resolve(false),
   ) {}
 
   get protocolName(): 'T=0' | 'T=1' {
     return this.protocol === this.reader.SCARD_PROTOCOL_T0 ? 'T=0' : 'T=1';
   }
 
-  transmit(command: Uint8Array): Promise<Uint8Array> {
-    if (!this.open) return Promise.reject(new KioskError('CARD_TRANSMIT_FAILED', 'the card session is closed'));
-    return new Promise((resolve, reject) => {
-      this.reader.transmit(Buffer.from(command), MAX_RESPONSE, this.protocol, (err, response) => {
-        if (err) reject(pcscError('exchanging an APDU', err));
-        else resolve(new Uint8Array(response));
+  async transmit(command: Uint8Array): Promise<Uint8Array> {
+    if (!this.open) throw new KioskError('CARD_TRANSMIT_FAILED', 'the card session is closed');
+    try {
+      return await new Promise<Uint8Array>((resolve, reject) => {
+        this.reader.transmit(Buffer.from(command), MAX_RESPONSE, this.protocol, (err, response) => {
+          if (err) reject(pcscError('exchanging an APDU', err));
+          else resolve(new Uint8Array(response));
+        });
       });
-    });
+    } catch (err) {
+      // A card pulled mid-command often fails as "transaction failed" before PC/SC reports it gone: ask.
+      if (isKioskError(err, 'CARD_TRANSMIT_FAILED') && (await this.removedWithin(CARD_GONE_GRACE_MS))) {
+        throw new KioskError('CARD_REMOVED', `the card was removed during a command (${err.message})`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   close(): Promise<void> {
