@@ -31,6 +31,8 @@ export interface ReadCardOptions {
   atr?: Uint8Array;
   /** Files to read after EF.CardAccess; default EF.COM, EF.SOD, DG1, DG2, DG13, DG14, DG15. */
   files?: LdsFileName[];
+  /** Overrides of the read strategy (benchmarks compare against fixed short reads; a site may cap read sizes). */
+  plan?: Partial<ReadPlan>;
   /** How many times a transient failure mid-read may restart the session and resume (default 2). */
   maxRestarts?: number;
   onProgress?: (event: ReadProgressEvent) => void;
@@ -134,7 +136,7 @@ export async function readCardFiles(card: ApduTransceiver, options: ReadCardOpti
 
   let session = await openSession(card, keys, paceInfo, allowBac);
   options.onProgress?.({ phase: 'access', protocol: session.protocol, keyKind: session.keyKind });
-  const plan = defaultReadPlan({ extendedLength: atr?.extendedLength, blockSize: session.channel.session.algorithm === '3DES' ? 8 : 16 });
+  const plan = { ...defaultReadPlan({ extendedLength: atr?.extendedLength, blockSize: session.channel.session.algorithm === '3DES' ? 8 : 16 }), ...options.plan };
 
   const wanted = options.files ?? DEFAULT_FILES;
   let restarts = 0;
