@@ -17,7 +17,15 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       // A workspace uses another only through its package exports, never by reaching into its folders.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../../*/src/*', '../../../*/src/*', '@kiosk/*/src/*'], message: 'import another workspace through its package name and exports' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(\\.\\./)+(common|device-drivers|fixtures|kiosk-app|sync-agent|provisioning)/src/', message: 'import another workspace through its package name and exports' },
+            { regex: '^@kiosk/[^/]+/src/', message: 'import another workspace through its package exports' },
+          ],
+        },
+      ],
     },
   },
   {

@@ -1,6 +1,6 @@
 // The eMRTD / CCCD card stack, layer by layer (see docs/ARCHITECTURE.md): @kiosk/device-drivers/emrtd
 export { concatBytes, fromHex, toHex, bytesEqual } from './bytes.js';
-export { decodeTlv, decodeTlvList, decodeHeader, encodeTlv, encodeLength, expectTlv, findTlv, isConstructed, type Tlv } from './tlv.js';
+export { decodeTlv, decodeTlvList, decodeHeader, encodeTlv, encodeLength, findTlv, isConstructed, type Tlv } from './tlv.js';
 export { deriveKey, KDF_ENC, KDF_MAC, KDF_PACE, type KeyAlgorithm } from './crypto/kdf.js';
 export { ecDomainById, encodePoint, decodePoint, type EcDomain, type EcPoint } from './crypto/curves.js';
 export { SecureMessaging, SecureMessagingTransceiver } from './sm/secure-messaging.js';
@@ -21,3 +21,6 @@ export { parseSecurityInfos, encodeSecurityInfos, encodeDg14, paceProtocol, chip
 export type * from './security-infos-types.js';
 export { readCardFiles, DEFAULT_FILES, type ReadCardOptions, type RawCardRead, type ReadProgressEvent, type AccessProtocol, type LdsFileName } from './read-card-files.js';
 export { parseCardRead, holderOf, assertHolderReadable, type CardRead, type Holder } from './parse-card.js';
+export { performActiveAuthentication, ActiveAuthenticationChip, type ActiveAuthenticationOptions, type ActiveAuthenticationResult, type ActiveAuthenticationChipOptions, type ActiveAuthenticationHash } from './auth/active-authentication.js';
+export { performChipAuthentication, ChipAuthenticationChip, readEcPublicKey, ecPublicKeyObject, type ChipAuthenticationResult, type ChipAuthenticationOptions, type ChipAuthenticationChipKey, type ChipAuthenticationChipOptions, type EcPublicKey } from './auth/chip-authentication.js';
+export { parseCccdQr, parseIdQr, type CccdQr, type IdQrResult, type CccdQrProblem, type CccdQrOptions } from '../qr/cccd-qr.js';

@@ -84,13 +84,6 @@ export function decodeTlvList(bytes: Uint8Array): Tlv[] {
   return out;
 }
 
-/** The single TLV of `bytes` (trailing bytes are an error), checking its tag. */
-export function expectTlv(bytes: Uint8Array, tag: number, what: string): Tlv {
-  const tlv = decodeTlv(bytes, 0);
-  if (tlv.tag !== tag) throw malformed(`${what}: expected tag ${tag.toString(16).toUpperCase()}, found ${tlv.tag.toString(16).toUpperCase()}`, 0);
-  return tlv;
-}
-
 export function findTlv(list: readonly Tlv[], tag: number): Tlv | undefined {
   return list.find((t) => t.tag === tag);
 }
