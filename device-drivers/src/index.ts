@@ -3,6 +3,7 @@ export type { ApduTransceiver } from './smartcard/transceiver.js';
 export { parseAtr, type AtrInfo } from './smartcard/atr.js';
 export { ScriptedTransceiver, type ScriptStep } from './smartcard/scripted-transceiver.js';
 export { InProcessTransceiver } from './smartcard/in-process-transceiver.js';
+export { T0GetResponseTransceiver } from './smartcard/t0-get-response.js';
 export { LinkModelTransceiver, linkFloorMs, ISO14443_424K, type LinkModel, type LinkStats } from './smartcard/link-model.js';
 export { PcscService, PcscCardSession, type ReaderInfo, type PcscServiceEvents } from './smartcard/pcsc/pcsc-service.js';
 export { ensurePcscd, pcscStackMissing, pcscdAnswers, tcpPortListening, findPcscdBinary, type PcscdHandle } from './smartcard/pcscd/pcscd-process.js';

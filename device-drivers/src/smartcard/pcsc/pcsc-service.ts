@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type pcsclite from 'pcsclite';
 import { KioskError, isKioskError } from '@kiosk/common';
 import type { ApduTransceiver } from '../transceiver.js';
+import { T0GetResponseTransceiver } from '../t0-get-response.js';
 import { pcscError } from './pcsc-errors.js';
 
 // The `pcsclite` binding (not the @pokusew fork): when pcscd is down its constructor throws SCARD_E_NO_SERVICE,
@@ -187,6 +188,8 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
 /** An APDU session with the card in one reader. */
 export class PcscCardSession implements ApduTransceiver {
   private open = true;
+  /** T=0 needs GET RESPONSE / Le correction around each exchange; T=1 carries responses whole. */
+  private readonly channel: ApduTransceiver;
 
   constructor(
     private readonly reader: NativeReader,
@@ -194,13 +197,20 @@ export class PcscCardSession implements ApduTransceiver {
     readonly protocol: number,
     readonly atr: Uint8Array,
     private readonly removedWithin: (ms: number) => Promise<boolean> = () => Promise.resolve(false),
-  ) {}
+  ) {
+    const direct: ApduTransceiver = { transmit: (command) => this.exchange(command), close: () => Promise.resolve() };
+    this.channel = protocol === reader.SCARD_PROTOCOL_T0 ? new T0GetResponseTransceiver(direct) : direct;
+  }
 
   get protocolName(): 'T=0' | 'T=1' {
     return this.protocol === this.reader.SCARD_PROTOCOL_T0 ? 'T=0' : 'T=1';
   }
 
-  async transmit(command: Uint8Array): Promise<Uint8Array> {
+  transmit(command: Uint8Array): Promise<Uint8Array> {
+    return this.channel.transmit(command);
+  }
+
+  private async exchange(command: Uint8Array): Promise<Uint8Array> {
     if (!this.open) throw new KioskError('CARD_TRANSMIT_FAILED', 'the card session is closed');
     try {
       return await new Promise<Uint8Array>((resolve, reject) => {
