@@ -37,3 +37,16 @@ export function parseCliArgs<T extends ParseArgsConfig>(config: T, help: string)
     throw new KioskError('USAGE', `${(err as Error).message}\n\n${help}`);
   }
 }
+
+/** Resolves on the first SIGINT or SIGTERM (Ctrl-C, systemd stop); a CLI then stops what it started, in order. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}

@@ -26,14 +26,7 @@ export class T0GetResponseTransceiver implements ApduTransceiver {
       response = await this.inner.transmit(encodeCommand({ cla: (command[0] as number) & 0x03, ins: 0xc0, p1: 0, p2: 0, le }));
     }
     if (parts.length === 0) return response;
-    parts.push(response);
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let pos = 0;
-    for (const p of parts) {
-      out.set(p, pos);
-      pos += p.length;
-    }
-    return out;
+    return new Uint8Array(Buffer.concat([...parts, response]));
   }
 
   close(): Promise<void> {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isKioskError } from '@kiosk/common';
 import { fromHex } from '../../src/emrtd/bytes.js';
 import { encodeCom, parseCom } from '../../src/emrtd/lds/com.js';
+import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';
 
 /** Fixed seed: the same cases on every run. */
 const SEED = 9303;
@@ -12,24 +12,9 @@ const ICAO_EF_COM = '60145F0104303130365F36063034303030305C026175';
 // What a CCCD chip lists: DG1, DG2, DG13, DG14, DG15.
 const CCCD_COM = { ldsVersion: '0107', unicodeVersion: '040000', dataGroups: [1, 2, 13, 14, 15] };
 
-function onlyTypedErrors(bytes: Uint8Array): void {
-  try {
-    parseCom(bytes);
-  } catch (err) {
-    if (!isKioskError(err, 'TLV_MALFORMED') && !isKioskError(err, 'LDS_MALFORMED')) throw err;
-  }
-}
+const onlyTypedErrors = typedErrorsOnly(parseCom);
 
-const mutation = (valid: Uint8Array): fc.Arbitrary<Uint8Array> =>
-  fc.oneof(
-    fc.nat({ max: valid.length - 1 }).map((n) => valid.slice(0, n)),
-    fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((edits) => {
-      const copy = valid.slice();
-      for (const [at, b] of edits) copy[at] = b;
-      return copy;
-    }),
-    fc.tuple(fc.nat({ max: valid.length }), fc.uint8Array({ minLength: 1, maxLength: 6 })).map(([at, extra]) => Uint8Array.from([...valid.subarray(0, at), ...extra, ...valid.subarray(at)])),
-  );
+const mutation = mutationsOf;
 
 describe('EF.COM', () => {
   it('parses and re-encodes the ICAO Appendix D EF.COM', () => {

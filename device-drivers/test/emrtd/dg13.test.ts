@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isKioskError } from '@kiosk/common';
 import { concatBytes, toHex } from '../../src/emrtd/bytes.js';
 import { encodeTlv } from '../../src/emrtd/tlv.js';
 import { encodeDg13, parseDg13, type Dg13Fields, type ParentsEncoding } from '../../src/emrtd/lds/dg13.js';
+import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';
 
 /** Fixed seed: the same cases on every run. */
 const SEED = 9303;
@@ -62,24 +62,9 @@ const SEPARATE_PARENTS = field(13, seq(utf8(PERSONA.fatherName)), seq(utf8(PERSO
 const COMBINED_PARENTS = field(13, seq(utf8(PERSONA.fatherName), utf8(PERSONA.motherName)));
 const NO_SPOUSE = field(14);
 
-function onlyTypedErrors(bytes: Uint8Array): void {
-  try {
-    parseDg13(bytes);
-  } catch (err) {
-    if (!isKioskError(err, 'TLV_MALFORMED') && !isKioskError(err, 'LDS_MALFORMED')) throw err;
-  }
-}
+const onlyTypedErrors = typedErrorsOnly(parseDg13);
 
-const mutation = (valid: Uint8Array): fc.Arbitrary<Uint8Array> =>
-  fc.oneof(
-    fc.nat({ max: valid.length - 1 }).map((n) => valid.slice(0, n)),
-    fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((edits) => {
-      const copy = valid.slice();
-      for (const [at, b] of edits) copy[at] = b;
-      return copy;
-    }),
-    fc.tuple(fc.nat({ max: valid.length }), fc.uint8Array({ minLength: 1, maxLength: 6 })).map(([at, extra]) => Uint8Array.from([...valid.subarray(0, at), ...extra, ...valid.subarray(at)])),
-  );
+const mutation = mutationsOf;
 
 describe('DG13 (CCCD personal data)', () => {
   it('reads every field by number, UTF-8 intact, parents as two SEQUENCEs, spouse empty', () => {

@@ -1,11 +1,11 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isKioskError } from '@kiosk/common';
 import { fromHex, toHex } from '../../src/emrtd/bytes.js';
 import { encodeTlv } from '../../src/emrtd/tlv.js';
 import { encodeDg15, parseDg15, parseSubjectPublicKeyInfo } from '../../src/emrtd/lds/dg15.js';
 import { encodeOid } from '../../src/emrtd/lds/security-infos.js';
+import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';
 
 /** Fixed seed: the same cases on every run. */
 const SEED = 9303;
@@ -18,24 +18,9 @@ const BRAINPOOL_P256 = spki(generateKeyPairSync('ec', { namedCurve: 'brainpoolP2
 const BRAINPOOL_EXPLICIT = spki(generateKeyPairSync('ec', { namedCurve: 'brainpoolP256r1', paramEncoding: 'explicit' }).publicKey);
 const ED25519 = spki(generateKeyPairSync('ed25519').publicKey);
 
-function onlyTypedErrors(bytes: Uint8Array): void {
-  try {
-    parseDg15(bytes);
-  } catch (err) {
-    if (!isKioskError(err, 'TLV_MALFORMED') && !isKioskError(err, 'LDS_MALFORMED') && !isKioskError(err, 'CARD_UNSUPPORTED')) throw err;
-  }
-}
+const onlyTypedErrors = typedErrorsOnly(parseDg15, ['TLV_MALFORMED', 'LDS_MALFORMED', 'CARD_UNSUPPORTED']);
 
-const mutation = (valid: Uint8Array): fc.Arbitrary<Uint8Array> =>
-  fc.oneof(
-    fc.nat({ max: valid.length - 1 }).map((n) => valid.slice(0, n)),
-    fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((edits) => {
-      const copy = valid.slice();
-      for (const [at, b] of edits) copy[at] = b;
-      return copy;
-    }),
-    fc.tuple(fc.nat({ max: valid.length }), fc.uint8Array({ minLength: 1, maxLength: 6 })).map(([at, extra]) => Uint8Array.from([...valid.subarray(0, at), ...extra, ...valid.subarray(at)])),
-  );
+const mutation = mutationsOf;
 
 /** An RSA SubjectPublicKeyInfo around a given modulus and exponent (unsigned big-endian). */
 function rsaSpki(modulus: Uint8Array, exponent: Uint8Array): Uint8Array {

@@ -7,6 +7,7 @@ import { isKioskError } from '@kiosk/common';
 import { concatBytes, toHex } from '../../src/emrtd/bytes.js';
 import { encodeTlv } from '../../src/emrtd/tlv.js';
 import { decodeFaceImage, encodeDg2, parseDg2, type FaceImage } from '../../src/emrtd/lds/dg2.js';
+import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';
 
 /** Fixed seed: the same cases on every run. */
 const SEED = 9303;
@@ -79,16 +80,7 @@ async function rawPixels(png: Uint8Array): Promise<{ data: Uint8Array; channels:
   return { data: new Uint8Array(data), channels: info.channels };
 }
 
-const mutation = (valid: Uint8Array): fc.Arbitrary<Uint8Array> =>
-  fc.oneof(
-    fc.nat({ max: valid.length - 1 }).map((n) => valid.slice(0, n)),
-    fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((edits) => {
-      const copy = valid.slice();
-      for (const [at, b] of edits) copy[at] = b;
-      return copy;
-    }),
-    fc.tuple(fc.nat({ max: valid.length }), fc.uint8Array({ minLength: 1, maxLength: 6 })).map(([at, extra]) => Uint8Array.from([...valid.subarray(0, at), ...extra, ...valid.subarray(at)])),
-  );
+const mutation = mutationsOf;
 
 let rgb: Uint8Array;
 let grey: Uint8Array;
@@ -224,13 +216,7 @@ const faceImage: fc.Arbitrary<FaceImage> = fc.record({
   image: fc.uint8Array({ minLength: 1, maxLength: 300 }),
 });
 
-function onlyTypedErrors(bytes: Uint8Array): void {
-  try {
-    parseDg2(bytes);
-  } catch (err) {
-    if (!isKioskError(err, 'TLV_MALFORMED') && !isKioskError(err, 'LDS_MALFORMED')) throw err;
-  }
-}
+const onlyTypedErrors = typedErrorsOnly(parseDg2);
 
 async function onlyDecodeFailures(bytes: Uint8Array): Promise<void> {
   try {

@@ -1,10 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isKioskError } from '@kiosk/common';
 import { fromHex, toHex } from '../../src/emrtd/bytes.js';
 import { encodeTlv } from '../../src/emrtd/tlv.js';
 import type { SecurityInfo } from '../../src/emrtd/security-infos-types.js';
+import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';
 import {
   CA_PROTOCOLS,
   PACE_PROTOCOLS,
@@ -26,24 +26,9 @@ const CCCD_CARD_ACCESS = '3134300D060804007F0007020202020101300F060A04007F000702
 const ICAO_G1_CARD_ACCESS = '31143012060A04007F0007020204020202010202010D';
 const EC_SPKI = new Uint8Array(generateKeyPairSync('ec', { namedCurve: 'brainpoolP256r1' }).publicKey.export({ type: 'spki', format: 'der' }));
 
-function onlyTypedErrors(bytes: Uint8Array): void {
-  try {
-    parseSecurityInfos(bytes);
-  } catch (err) {
-    if (!isKioskError(err, 'TLV_MALFORMED') && !isKioskError(err, 'LDS_MALFORMED')) throw err;
-  }
-}
+const onlyTypedErrors = typedErrorsOnly(parseSecurityInfos);
 
-const mutation = (valid: Uint8Array): fc.Arbitrary<Uint8Array> =>
-  fc.oneof(
-    fc.nat({ max: valid.length - 1 }).map((n) => valid.slice(0, n)),
-    fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((edits) => {
-      const copy = valid.slice();
-      for (const [at, b] of edits) copy[at] = b;
-      return copy;
-    }),
-    fc.tuple(fc.nat({ max: valid.length }), fc.uint8Array({ minLength: 1, maxLength: 6 })).map(([at, extra]) => Uint8Array.from([...valid.subarray(0, at), ...extra, ...valid.subarray(at)])),
-  );
+const mutation = mutationsOf;
 
 describe('SecurityInfos', () => {
   it('reads the CCCD EF.CardAccess: TA v1, CA ECDH-AES-128 v1, PACE ECDH-GM-AES-128 v2 on brainpoolP256r1', () => {

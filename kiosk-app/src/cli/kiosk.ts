@@ -1,4 +1,4 @@
-import { createLogger, loadConfig, parseCliArgs, runCli, type KioskConfig } from '@kiosk/common';
+import { createLogger, loadConfig, parseCliArgs, runCli, untilSignal, type KioskConfig } from '@kiosk/common';
 import { CardMonitor } from '../service/card-monitor.js';
 import { startKioskServer } from '../service/server.js';
 import { displayAvailable, launchChromiumKiosk, type KioskWindow } from '../shell/chromium-kiosk.js';
@@ -37,15 +37,7 @@ runCli('kiosk', async () => {
   const config: KioskConfig = loadConfig({ file: values.config, env });
   const log = createLogger({ name: 'kiosk', level: config.log.level });
   // Listen for Ctrl-C before starting anything, so a signal during start-up still stops what was started.
-  const stopRequested = new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const stopRequested = untilSignal();
 
   const cards = await CardMonitor.start(config.devices.mode, log);
   const server = await startKioskServer({ config, log, cards });
