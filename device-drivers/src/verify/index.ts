@@ -1,0 +1,26 @@
+// Document verification: Passive Authentication against a CSCA trust store, and a verdict: @kiosk/device-drivers/verify
+export { parseSod, parseSignedData, parseLdsSecurityObject, ID_LDS_SECURITY_OBJECT, ID_CSCA_MASTER_LIST, type SecurityObject, type CmsSignedData, type CmsSignerInfo, type LdsSecurityObject, type SignerIdentifier, type HashName } from './sod.js';
+export { verifySignature, verifySignerInfo, type SignatureInput, type CheckOutcome, type CheckResult } from './signature.js';
+export {
+  TrustStore,
+  parseCertificate,
+  parseCrl,
+  parseLdif,
+  readPins,
+  readTrustObjects,
+  loadTrustStore,
+  addToTrustFolder,
+  listTrustFolder,
+  importTrustFile,
+  type ParsedCertificate,
+  type ParsedCrl,
+  type DistinguishedName,
+  type KeyUsage,
+  type PinnedCertificate,
+  type TrustedCsca,
+  type TrustSource,
+  type TrustEntry,
+  type TrustObject,
+  type LdifContent,
+} from './trust-store.js';
+export { verifyDocument, HOSPITAL_POLICY, NOTARY_POLICY, type Verdict, type VerificationPolicy, type VerifyDocumentInput, type DsChainResult, type ChipCheckInput } from './passive-authentication.js';

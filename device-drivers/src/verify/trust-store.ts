@@ -1,0 +1,475 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KioskError } from '@kiosk/common';
+import { bytesEqual } from '../emrtd/bytes.js';
+import { decodeTlvList, type Tlv } from '../emrtd/tlv.js';
+import { verifySignature, verifySignerInfo } from './signature.js';
+import {
+  asMalformed,
+  children,
+  decodeInteger,
+  decodeOid,
+  decodeTime,
+  expectTag,
+  ID_CSCA_MASTER_LIST,
+  malformed,
+  parseSignedData,
+  raw,
+  single,
+  type SignerIdentifier,
+} from './sod.js';
+
+/**
+ * The CSCA trust store: the certificates Passive Authentication may end a Document Signer chain in, and the CRLs
+ * that revoke Document Signers. Trust comes from three places, and only these:
+ *  - a certificate the operator added (file, folder, PEM/DER, or a CSCA entry of a PKD LDIF): trusted as given;
+ *  - a certificate pinned by SHA-256 fingerprint in configuration: trusted wherever it was read from;
+ *  - a CSCA master list, whose certificates are trusted only if the list's own signature verifies and its signer
+ *    certificate was issued by a CSCA that is already trusted or pinned (the signer's own CSCA, which the list
+ *    normally contains, therefore has to be pinned before the first import). An unauthenticated list adds nothing.
+ */
+
+export interface ParsedCertificate {
+  der: Uint8Array;
+  /** SHA-256 of the DER, lower-case hex: the name on disk and in pins. */
+  fingerprint: string;
+  tbs: Uint8Array;
+  signatureAlgorithm: Uint8Array;
+  signature: Uint8Array;
+  serialNumber: bigint;
+  issuer: DistinguishedName;
+  subject: DistinguishedName;
+  notBefore: Date;
+  notAfter: Date;
+  spki: Uint8Array;
+  keyUsage: KeyUsage | undefined;
+  isCa: boolean;
+  subjectKeyIdentifier: Uint8Array | undefined;
+  authorityKeyIdentifier: Uint8Array | undefined;
+}
+
+export interface DistinguishedName {
+  der: Uint8Array;
+  /** Case- and space-normalized "oid=value" pairs, for the RFC 5280 §7.1 comparison of differently encoded names. */
+  canonical: string;
+  /** The countryName, upper case, if present. */
+  country: string | undefined;
+  text: string;
+}
+
+export interface KeyUsage {
+  digitalSignature: boolean;
+  keyCertSign: boolean;
+  cRLSign: boolean;
+}
+
+export interface ParsedCrl {
+  der: Uint8Array;
+  fingerprint: string;
+  tbs: Uint8Array;
+  signatureAlgorithm: Uint8Array;
+  signature: Uint8Array;
+  issuer: DistinguishedName;
+  thisUpdate: Date;
+  nextUpdate: Date | undefined;
+  /** Serial number (decimal) → revocation date. */
+  revoked: ReadonlyMap<string, Date>;
+  authorityKeyIdentifier: Uint8Array | undefined;
+}
+
+export interface PinnedCertificate {
+  fingerprint: string;
+  country: string;
+  note?: string;
+}
+
+export type TrustSource = 'added' | 'pinned' | 'master-list';
+
+export interface TrustedCsca {
+  certificate: ParsedCertificate;
+  source: TrustSource;
+}
+
+const OID = {
+  countryName: '2.5.4.6',
+  keyUsage: '2.5.29.15',
+  basicConstraints: '2.5.29.19',
+  subjectKeyIdentifier: '2.5.29.14',
+  authorityKeyIdentifier: '2.5.29.35',
+} as const;
+
+const fingerprintOf = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
+
+const STRING_TAGS = new Set([0x0c, 0x13, 0x14, 0x16, 0x1a]);
+
+function parseName(source: Uint8Array, tlv: Tlv): DistinguishedName {
+  const pairs: string[] = [];
+  const texts: string[] = [];
+  let country: string | undefined;
+  for (const rdn of children(expectTag(tlv, 0x30, 'Name'))) {
+    for (const attribute of children(expectTag(rdn, 0x31, 'RelativeDistinguishedName'))) {
+      const [type, value] = children(expectTag(attribute, 0x30, 'AttributeTypeAndValue'));
+      const oid = decodeOid(expectTag(type, 0x06, 'attribute type').value);
+      if (!value) throw malformed('attribute without a value');
+      const text = value.tag === 0x1e ? new TextDecoder('utf-16be').decode(value.value) : STRING_TAGS.has(value.tag) ? new TextDecoder().decode(value.value) : Buffer.from(value.value).toString('hex');
+      if (oid === OID.countryName) country = text.trim().toUpperCase();
+      pairs.push(`${oid}=${text.trim().replace(/\s+/g, ' ').toLowerCase()}`);
+      texts.push(`${oid}=${text}`);
+    }
+  }
+  return { der: raw(source, tlv), canonical: pairs.join(','), country, text: texts.join(', ') };
+}
+
+function parseExtensions(tlv: Tlv | undefined): Map<string, Uint8Array> {
+  const extensions = new Map<string, Uint8Array>();
+  if (!tlv) return extensions;
+  for (const extension of children(expectTag(children(tlv)[0], 0x30, 'Extensions'))) {
+    const fields = children(expectTag(extension, 0x30, 'Extension'));
+    const oid = decodeOid(expectTag(fields[0], 0x06, 'extnID').value);
+    if (extensions.has(oid)) throw malformed(`extension ${oid} appears twice`);
+    extensions.set(oid, expectTag(fields[fields.length - 1], 0x04, 'extnValue').value);
+  }
+  return extensions;
+}
+
+function parseKeyUsage(value: Uint8Array | undefined): KeyUsage | undefined {
+  if (!value) return undefined;
+  const bits = single(value, 0x03, 'KeyUsage').value;
+  const first = bits[1] ?? 0;
+  return { digitalSignature: (first & 0x80) !== 0, keyCertSign: (first & 0x04) !== 0, cRLSign: (first & 0x02) !== 0 };
+}
+
+function parseAuthorityKeyIdentifier(value: Uint8Array | undefined): Uint8Array | undefined {
+  if (!value) return undefined;
+  return children(single(value, 0x30, 'AuthorityKeyIdentifier')).find((f) => f.tag === 0x80)?.value;
+}
+
+/** Parses an X.509 certificate; LDS_MALFORMED when it is not one. */
+export function parseCertificate(der: Uint8Array): ParsedCertificate {
+  return asMalformed('certificate', () => {
+    const certificate = single(der, 0x30, 'Certificate');
+    const [tbsTlv, algorithmTlv, signatureTlv] = children(certificate);
+    const tbs = expectTag(tbsTlv, 0x30, 'tbsCertificate');
+    const fields = children(tbs);
+    const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
+    const [serial, , issuer, validity, subject, spki] = fields.slice(offset);
+    const [notBefore, notAfter] = children(expectTag(validity, 0x30, 'Validity'));
+    const extensions = parseExtensions(fields.find((f) => f.tag === 0xa3));
+    const basicConstraints = extensions.get(OID.basicConstraints);
+    const constraints = basicConstraints ? children(single(basicConstraints, 0x30, 'BasicConstraints')) : [];
+    const ski = extensions.get(OID.subjectKeyIdentifier);
+    return {
+      der,
+      fingerprint: fingerprintOf(der),
+      tbs: raw(certificate.value, tbs),
+      signatureAlgorithm: raw(certificate.value, expectTag(algorithmTlv, 0x30, 'signatureAlgorithm')),
+      signature: bitStringBytes(expectTag(signatureTlv, 0x03, 'signatureValue')),
+      serialNumber: decodeInteger(expectTag(serial, 0x02, 'serialNumber').value),
+      issuer: parseName(tbs.value, expectTag(issuer, 0x30, 'issuer')),
+      subject: parseName(tbs.value, expectTag(subject, 0x30, 'subject')),
+      notBefore: decodeTime(present(notBefore, 'notBefore')),
+      notAfter: decodeTime(present(notAfter, 'notAfter')),
+      spki: raw(tbs.value, expectTag(spki, 0x30, 'subjectPublicKeyInfo')),
+      keyUsage: parseKeyUsage(extensions.get(OID.keyUsage)),
+      isCa: constraints[0]?.tag === 0x01 && constraints[0].value[0] !== 0,
+      subjectKeyIdentifier: ski ? single(ski, 0x04, 'SubjectKeyIdentifier').value : undefined,
+      authorityKeyIdentifier: parseAuthorityKeyIdentifier(extensions.get(OID.authorityKeyIdentifier)),
+    };
+  });
+}
+
+function present(tlv: Tlv | undefined, what: string): Tlv {
+  if (!tlv) throw malformed(`${what} missing`);
+  return tlv;
+}
+
+/** The signature bytes of a BIT STRING, which must have no unused bits. */
+function bitStringBytes(tlv: Tlv): Uint8Array {
+  if (tlv.value[0] !== 0) throw malformed('signature BIT STRING with unused bits');
+  return tlv.value.subarray(1);
+}
+
+/** Parses an X.509 v2 CRL; LDS_MALFORMED when it is not one. */
+export function parseCrl(der: Uint8Array): ParsedCrl {
+  return asMalformed('CRL', () => {
+    const list = single(der, 0x30, 'CertificateList');
+    const [tbsTlv, algorithmTlv, signatureTlv] = children(list);
+    const tbs = expectTag(tbsTlv, 0x30, 'tbsCertList');
+    const fields = children(tbs);
+    const offset = fields[0]?.tag === 0x02 ? 1 : 0;
+    const [, issuer, thisUpdate, ...rest] = fields.slice(offset);
+    const nextUpdate = rest[0] && (rest[0].tag === 0x17 || rest[0].tag === 0x18) ? rest[0] : undefined;
+    const revoked = new Map<string, Date>();
+    for (const entry of rest.find((f) => f.tag === 0x30) ? children(rest.find((f) => f.tag === 0x30) as Tlv) : []) {
+      const [serial, date] = children(expectTag(entry, 0x30, 'revokedCertificate'));
+      revoked.set(decodeInteger(expectTag(serial, 0x02, 'userCertificate').value).toString(), decodeTime(present(date, 'revocationDate')));
+    }
+    const extensions = parseExtensions(rest.find((f) => f.tag === 0xa0));
+    return {
+      der,
+      fingerprint: fingerprintOf(der),
+      tbs: raw(list.value, tbs),
+      signatureAlgorithm: raw(list.value, expectTag(algorithmTlv, 0x30, 'signatureAlgorithm')),
+      signature: bitStringBytes(expectTag(signatureTlv, 0x03, 'signature')),
+      issuer: parseName(tbs.value, expectTag(issuer, 0x30, 'issuer')),
+      thisUpdate: decodeTime(present(thisUpdate, 'thisUpdate')),
+      nextUpdate: nextUpdate && decodeTime(nextUpdate),
+      revoked,
+      authorityKeyIdentifier: parseAuthorityKeyIdentifier(extensions.get(OID.authorityKeyIdentifier)),
+    };
+  });
+}
+
+/** Whether `issuer`'s key signed `subject` (a certificate or a CRL). */
+export function signedBy(subject: { tbs: Uint8Array; signatureAlgorithm: Uint8Array; signature: Uint8Array }, issuer: ParsedCertificate) {
+  return verifySignature({ spki: issuer.spki, algorithm: subject.signatureAlgorithm, data: subject.tbs, signature: subject.signature });
+}
+
+/** Issuer name matches and, where both carry them, the authority key identifier equals the subject key identifier. */
+export function namesIssuer(candidate: ParsedCertificate, issued: { issuer: DistinguishedName; authorityKeyIdentifier: Uint8Array | undefined }): boolean {
+  if (candidate.subject.canonical !== issued.issuer.canonical) return false;
+  const { authorityKeyIdentifier } = issued;
+  return !authorityKeyIdentifier || !candidate.subjectKeyIdentifier || bytesEqual(authorityKeyIdentifier, candidate.subjectKeyIdentifier);
+}
+
+export class TrustStore {
+  readonly #cscas = new Map<string, TrustedCsca>();
+  readonly #crls = new Map<string, ParsedCrl>();
+  readonly #pins: ReadonlyMap<string, PinnedCertificate>;
+
+  constructor(pins: readonly PinnedCertificate[] = []) {
+    this.#pins = new Map(pins.map((p) => [p.fingerprint.toLowerCase().replace(/[^0-9a-f]/g, ''), p]));
+  }
+
+  /** Trusts a CSCA certificate; a pinned one is checked against its pin's country. */
+  addCsca(der: Uint8Array, source: TrustSource = 'added'): TrustedCsca {
+    const certificate = parseCertificate(der);
+    const pin = this.#pins.get(certificate.fingerprint);
+    if (pin && pin.country.toUpperCase() !== certificate.subject.country) {
+      throw new KioskError('CONFIG_INVALID', `pin ${pin.fingerprint} says country ${pin.country}, the certificate says ${certificate.subject.country ?? 'none'}`);
+    }
+    const entry: TrustedCsca = { certificate, source: pin ? 'pinned' : source };
+    this.#cscas.set(certificate.fingerprint, entry);
+    return entry;
+  }
+
+  addCrl(der: Uint8Array): ParsedCrl {
+    const crl = parseCrl(der);
+    this.#crls.set(crl.fingerprint, crl);
+    return crl;
+  }
+
+  isPinned(fingerprint: string): boolean {
+    return this.#pins.has(fingerprint);
+  }
+
+  cscas(): TrustedCsca[] {
+    return [...this.#cscas.values()];
+  }
+
+  crls(): ParsedCrl[] {
+    return [...this.#crls.values()];
+  }
+
+  /** The trusted CSCAs whose name (and key identifier) say they issued `issued`. */
+  issuersOf(issued: { issuer: DistinguishedName; authorityKeyIdentifier: Uint8Array | undefined }): TrustedCsca[] {
+    return this.cscas().filter((c) => namesIssuer(c.certificate, issued));
+  }
+
+  /**
+   * Imports a CSCA master list (ICAO 9303-12 §9, CMS SignedData over CscaMasterList). Verified as the class comment
+   * says; returns the fingerprints of the CSCAs added, or throws LDS_MALFORMED / CONFIG_INVALID saying why not.
+   */
+  importMasterList(bytes: Uint8Array, at: Date = new Date()): string[] {
+    const signed = parseSignedData(bytes);
+    if (signed.eContentType !== ID_CSCA_MASTER_LIST) throw malformed(`content type ${signed.eContentType} is not a CSCA master list`);
+    const listed = parseMasterListContent(signed.eContent);
+    const signerDer = signed.certificates.find((der) => identifies(signed.signerInfo.sid, parseCertificate(der)));
+    if (!signerDer) throw malformed('the master list does not carry its signer certificate');
+    const signer = parseCertificate(signerDer);
+    const signature = verifySignerInfo(signed, signer.spki);
+    if (signature.outcome !== 'passed') throw untrusted(`master list signature: ${signature.reason}`);
+    if (signer.notBefore > at || signer.notAfter < at) throw untrusted('master list signer certificate is not valid now');
+    const anchors = [...this.cscas().map((c) => c.certificate), ...listed.filter((c) => this.#pins.has(c.fingerprint))];
+    const anchor = anchors.find((c) => namesIssuer(c, signer) && (c.keyUsage?.keyCertSign ?? false) && signedBy(signer, c).outcome === 'passed');
+    if (!anchor) throw untrusted('the master list signer does not chain to a trusted or pinned CSCA');
+    return listed.map((c) => this.addCsca(c.der, 'master-list').certificate.fingerprint);
+  }
+}
+
+function untrusted(message: string): KioskError {
+  return new KioskError('CONFIG_INVALID', message);
+}
+
+/** CscaMasterList ::= SEQUENCE { version INTEGER (v0), certList SET OF Certificate } */
+function parseMasterListContent(content: Uint8Array): ParsedCertificate[] {
+  return asMalformed('CscaMasterList', () => {
+    const [version, certList] = children(single(content, 0x30, 'CscaMasterList'));
+    if (decodeInteger(expectTag(version, 0x02, 'version').value) !== 0n) throw malformed('CscaMasterList version is not v0');
+    const set = expectTag(certList, 0x31, 'certList');
+    return children(set).map((c) => parseCertificate(raw(set.value, c)));
+  });
+}
+
+/** Whether `certificate` is the one a SignerInfo's sid names. */
+export function identifies(sid: SignerIdentifier, certificate: ParsedCertificate): boolean {
+  if ('subjectKeyIdentifier' in sid) return certificate.subjectKeyIdentifier !== undefined && bytesEqual(sid.subjectKeyIdentifier, certificate.subjectKeyIdentifier);
+  return sid.serialNumber === certificate.serialNumber && parseName(sid.issuer, decodeTlvList(sid.issuer)[0] as Tlv).canonical === certificate.issuer.canonical;
+}
+
+const PEM_BLOCK = /-----BEGIN (CERTIFICATE|X509 CRL)-----([\s\S]*?)-----END \1-----/g;
+
+export interface TrustObject {
+  kind: 'certificate' | 'crl';
+  der: Uint8Array;
+}
+
+/** The certificates and CRLs in a PEM or DER file; DER is told apart by trying to parse it as a certificate. */
+export function readTrustObjects(bytes: Uint8Array): TrustObject[] {
+  const text = new TextDecoder('latin1').decode(bytes);
+  if (text.includes('-----BEGIN ')) {
+    return [...text.matchAll(PEM_BLOCK)].map((m) => ({ kind: m[1] === 'CERTIFICATE' ? 'certificate' : 'crl', der: new Uint8Array(Buffer.from(m[2] ?? '', 'base64')) }));
+  }
+  try {
+    parseCertificate(bytes);
+    return [{ kind: 'certificate', der: bytes }];
+  } catch {
+    parseCrl(bytes);
+    return [{ kind: 'crl', der: bytes }];
+  }
+}
+
+export interface LdifContent {
+  masterLists: Uint8Array[];
+  certificates: Uint8Array[];
+  crls: Uint8Array[];
+}
+
+/** The binary attributes of an ICAO PKD LDIF (RFC 2849: folded lines start with one space, `::` means base64). */
+export function parseLdif(text: string): LdifContent {
+  const content: LdifContent = { masterLists: [], certificates: [], crls: [] };
+  const lines = text.replace(/\r\n/g, '\n').replace(/\n /g, '').split('\n');
+  for (const line of lines) {
+    const match = /^([A-Za-z;]+):: ?(.*)$/.exec(line);
+    if (!match) continue;
+    const value = new Uint8Array(Buffer.from(match[2] ?? '', 'base64'));
+    const attribute = (match[1] ?? '').toLowerCase();
+    if (attribute === 'cscamasterlistdata') content.masterLists.push(value);
+    else if (attribute === 'usercertificate;binary') content.certificates.push(value);
+    else if (attribute === 'certificaterevocationlist;binary') content.crls.push(value);
+  }
+  return content;
+}
+
+/** Reads the pins file: a JSON array of { fingerprint, country, note? }. */
+export async function readPins(file: string): Promise<PinnedCertificate[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new KioskError('CONFIG_FILE_UNREADABLE', `pins file ${file} is unreadable or not JSON`, { cause: err });
+  }
+  const valid = (p: unknown): p is PinnedCertificate =>
+    typeof p === 'object' && p !== null && typeof (p as PinnedCertificate).fingerprint === 'string' && /^[0-9a-f:]{64,95}$/i.test((p as PinnedCertificate).fingerprint) && typeof (p as PinnedCertificate).country === 'string';
+  if (!Array.isArray(parsed) || !parsed.every(valid)) throw new KioskError('CONFIG_INVALID', `pins file ${file} must list { fingerprint: SHA-256 hex, country, note? }`);
+  return parsed;
+}
+
+const CSCA_DIR = 'csca';
+const CRL_DIR = 'crl';
+
+/** Loads a trust folder (csca/*.der, crl/*.der, as `add` and `importTrustFile` write them) under the given pins. */
+export async function loadTrustStore(folder: string, pins: readonly PinnedCertificate[] = []): Promise<TrustStore> {
+  const store = new TrustStore(pins);
+  for (const der of await readFolder(join(folder, CSCA_DIR))) store.addCsca(der);
+  for (const der of await readFolder(join(folder, CRL_DIR))) store.addCrl(der);
+  return store;
+}
+
+async function readFolder(folder: string): Promise<Uint8Array[]> {
+  let names: string[];
+  try {
+    names = (await readdir(folder)).filter((n) => n.endsWith('.der')).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new KioskError('CONFIG_FILE_UNREADABLE', `trust folder ${folder} is unreadable`, { cause: err });
+  }
+  return Promise.all(names.map(async (n) => new Uint8Array(await readFile(join(folder, n)))));
+}
+
+export interface TrustEntry {
+  kind: 'csca' | 'crl';
+  fingerprint: string;
+  name: string;
+  country: string | undefined;
+  /** Certificate notAfter, or CRL nextUpdate. */
+  until: Date | undefined;
+}
+
+/** Writes certificates and CRLs (PEM or DER) into the trust folder, one DER file each named by fingerprint. */
+export async function addToTrustFolder(folder: string, bytes: Uint8Array): Promise<TrustEntry[]> {
+  const objects = readTrustObjects(bytes);
+  if (objects.length === 0) throw new KioskError('USAGE', 'the file holds no certificate or CRL');
+  return Promise.all(objects.map((o) => (o.kind === 'certificate' ? writeCsca(folder, o.der) : writeCrl(folder, o.der))));
+}
+
+async function writeCsca(folder: string, der: Uint8Array): Promise<TrustEntry> {
+  const certificate = parseCertificate(der);
+  if (!certificate.isCa && !certificate.keyUsage?.keyCertSign) throw new KioskError('USAGE', `${certificate.subject.text} is not a CA certificate`);
+  await writeDer(join(folder, CSCA_DIR), certificate.fingerprint, der);
+  return cscaEntry(certificate);
+}
+
+async function writeCrl(folder: string, der: Uint8Array): Promise<TrustEntry> {
+  const crl = parseCrl(der);
+  await writeDer(join(folder, CRL_DIR), crl.fingerprint, der);
+  return { kind: 'crl', fingerprint: crl.fingerprint, name: crl.issuer.text, country: crl.issuer.country, until: crl.nextUpdate };
+}
+
+async function writeDer(folder: string, fingerprint: string, der: Uint8Array): Promise<void> {
+  await mkdir(folder, { recursive: true });
+  await writeFile(join(folder, `${fingerprint}.der`), der);
+}
+
+const cscaEntry = (c: ParsedCertificate): TrustEntry => ({ kind: 'csca', fingerprint: c.fingerprint, name: c.subject.text, country: c.subject.country, until: c.notAfter });
+
+export async function listTrustFolder(folder: string): Promise<TrustEntry[]> {
+  const store = await loadTrustStore(folder);
+  return [
+    ...store.cscas().map((c) => cscaEntry(c.certificate)),
+    ...store.crls().map((crl): TrustEntry => ({ kind: 'crl', fingerprint: crl.fingerprint, name: crl.issuer.text, country: crl.issuer.country, until: crl.nextUpdate })),
+  ];
+}
+
+/**
+ * Imports a file into the trust folder by its kind: `.ml` master list, `.ldif` PKD export (its master lists,
+ * CA certificates and CRLs; Document Signer certificates are skipped since the SOD carries them), else PEM/DER.
+ * Master lists are verified against the folder's CSCAs and the pins first.
+ */
+export async function importTrustFile(folder: string, file: string, pins: readonly PinnedCertificate[] = [], at: Date = new Date()): Promise<TrustEntry[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(file));
+  } catch (err) {
+    throw new KioskError('CONFIG_FILE_UNREADABLE', `cannot read ${file}`, { cause: err });
+  }
+  if (file.toLowerCase().endsWith('.ml')) return importMasterListInto(folder, bytes, pins, at);
+  if (!file.toLowerCase().endsWith('.ldif')) return addToTrustFolder(folder, bytes);
+  const ldif = parseLdif(new TextDecoder().decode(bytes));
+  const entries: TrustEntry[] = [];
+  for (const der of ldif.certificates) {
+    const certificate = parseCertificate(der);
+    if (certificate.isCa || certificate.keyUsage?.keyCertSign) entries.push(await writeCsca(folder, der));
+  }
+  for (const der of ldif.crls) entries.push(await writeCrl(folder, der));
+  for (const ml of ldif.masterLists) entries.push(...(await importMasterListInto(folder, ml, pins, at)));
+  return entries;
+}
+
+async function importMasterListInto(folder: string, bytes: Uint8Array, pins: readonly PinnedCertificate[], at: Date): Promise<TrustEntry[]> {
+  const store = await loadTrustStore(folder, pins);
+  const added = new Set(store.importMasterList(bytes, at));
+  const certificates = store.cscas().filter((c) => added.has(c.certificate.fingerprint));
+  return Promise.all(certificates.map((c) => writeCsca(folder, c.certificate.der)));
+}
