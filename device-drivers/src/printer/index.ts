@@ -1,0 +1,34 @@
+export {
+  initialize,
+  align,
+  bold,
+  textSize,
+  lineFeed,
+  feedLines,
+  text,
+  rasterImage,
+  qrCode,
+  cut,
+  concatBytes,
+  rasterRowBytes,
+  RASTER_BAND_ROWS,
+  QR_MAX_DATA,
+  type Alignment,
+  type QrErrorLevel,
+  type QrOptions,
+  type RasterImage,
+} from './escpos-encoder.js';
+export { renderTextRaster, packGreyscale, wrapLine, RASTER_FONT_FAMILY, type TextLine } from './text-raster.js';
+export { composeQueueTicket, formatTicketTime, PAPER_DOTS, type QueueTicket, type QueueTicketOptions, type BilingualText, type PaperWidth } from './queue-ticket.js';
+export {
+  DevicePrinter,
+  printerError,
+  printerFailureOf,
+  type ReceiptPrinter,
+  type PrinterStatus,
+  type PrinterEvents,
+  type PrinterFailure,
+  type DevicePrinterOptions,
+} from './printer.js';
+export { layoutEscPos, renderEscPos, renderPages, type RenderOptions, type LaidOutPage, type PageItem, type TextRun } from './escpos-render.js';
+export { SimulatedPrinter, type SimulatedPrinterOptions, type PrintedPage } from './simulated-printer.js';
