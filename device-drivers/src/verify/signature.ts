@@ -1,5 +1,5 @@
 import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { ecDomainById } from '../emrtd/crypto/curves.js';
+import { CURVE_OID_BY_PARAMETER_ID, ecDomainById } from '../emrtd/crypto/curves.js';
 import { bytesEqual } from '../emrtd/bytes.js';
 import { decodeTlv, decodeTlvList, encodeTlv } from '../emrtd/tlv.js';
 import {
@@ -69,16 +69,6 @@ const SCHEMES: Readonly<Record<string, Scheme>> = {
   '0.4.0.127.0.7.1.1.4.1.5': { kind: 'ecdsa-plain', hash: 'sha512' },
 };
 
-/** Named-curve OIDs of the ICAO standardized domain parameter ids (9303-11 §9.5.1). */
-const CURVE_OID_BY_PARAMETER_ID: ReadonlyMap<number, string> = new Map([
-  [12, '1.2.840.10045.3.1.7'],
-  [13, '1.3.36.3.3.2.8.1.1.7'],
-  [14, '1.3.36.3.3.2.8.1.1.9'],
-  [15, '1.3.132.0.34'],
-  [16, '1.3.36.3.3.2.8.1.1.11'],
-  [17, '1.3.36.3.3.2.8.1.1.13'],
-  [18, '1.3.132.0.35'],
-]);
 
 const notPossible = (reason: string): CheckResult => ({ outcome: 'not-possible', reason });
 const failed = (reason: string): CheckResult => ({ outcome: 'failed', reason });

@@ -6,7 +6,7 @@ import { decodeResponse, encodeCommand, type CommandApdu } from '../../smartcard
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
 import type { ChipAccessResult } from '../access/bac.js';
 import { bytesEqual, concatBytes, toHex } from '../bytes.js';
-import { decodePoint, ecDomainById, encodePoint, randomScalar, scalarFromBytes, xCoordinate, type EcDomain, type EcPoint } from '../crypto/curves.js';
+import { CURVE_OID_BY_PARAMETER_ID, decodePoint, ecDomainById, encodePoint, randomScalar, scalarFromBytes, xCoordinate, type EcDomain, type EcPoint } from '../crypto/curves.js';
 import { deriveKey, KDF_ENC, KDF_MAC, type KeyAlgorithm } from '../crypto/kdf.js';
 import { describeSw, expectSuccess } from '../iso7816/status.js';
 import type { ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo } from '../security-infos-types.js';
@@ -47,16 +47,6 @@ const NONE = new Uint8Array(0);
 
 const ID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 const ID_PRIME_FIELD = '1.2.840.10045.1.1';
-/** Named-curve OIDs of the curves curves.ts implements, by standardized domain parameter id. */
-const CURVE_OIDS: ReadonlyMap<number, string> = new Map([
-  [12, '1.2.840.10045.3.1.7'],
-  [13, '1.3.36.3.3.2.8.1.1.7'],
-  [14, '1.3.36.3.3.2.8.1.1.9'],
-  [15, '1.3.132.0.34'],
-  [16, '1.3.36.3.3.2.8.1.1.11'],
-  [17, '1.3.36.3.3.2.8.1.1.13'],
-  [18, '1.3.132.0.35'],
-]);
 
 function unsupported(message: string): KioskError {
   return new KioskError('CARD_UNSUPPORTED', message);
@@ -95,11 +85,11 @@ function asn1Octets(node: unknown, what: string, field: string): Uint8Array {
 }
 
 function supportedDomains(): EcDomain[] {
-  return [...CURVE_OIDS.keys()].flatMap((id) => ecDomainById(id) ?? []);
+  return [...CURVE_OID_BY_PARAMETER_ID.keys()].flatMap((id) => ecDomainById(id) ?? []);
 }
 
 function namedDomain(oid: string, what: string): EcDomain {
-  const id = [...CURVE_OIDS].find(([, curveOid]) => curveOid === oid)?.[0];
+  const id = [...CURVE_OID_BY_PARAMETER_ID].find(([, curveOid]) => curveOid === oid)?.[0];
   const domain = id === undefined ? undefined : ecDomainById(id);
   if (!domain) throw unsupported(`${what}: curve ${oid} is not one we support`);
   return domain;
@@ -164,7 +154,7 @@ export function readEcPublicKey(spki: Uint8Array, what: string): EcPublicKey {
 export function ecPublicKeyObject(key: EcPublicKey): KeyObject {
   const spki = new asn1js.Sequence({
     value: [
-      new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: ID_EC_PUBLIC_KEY }), new asn1js.ObjectIdentifier({ value: CURVE_OIDS.get(key.domain.parameterId) })] }),
+      new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: ID_EC_PUBLIC_KEY }), new asn1js.ObjectIdentifier({ value: CURVE_OID_BY_PARAMETER_ID.get(key.domain.parameterId) })] }),
       new asn1js.BitString({ valueHex: encodePoint(key.point) }),
     ],
   });

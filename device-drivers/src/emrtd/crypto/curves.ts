@@ -48,6 +48,17 @@ const DOMAINS: ReadonlyMap<number, EcDomain> = new Map(
 );
 
 /** The elliptic-curve domain of a standardized parameter id (12..18), or undefined for DH groups and unknown ids. */
+/** Named-curve OIDs of the ICAO standardized domain parameter ids implemented here (9303-11 §9.5.1). */
+export const CURVE_OID_BY_PARAMETER_ID: ReadonlyMap<number, string> = new Map([
+  [12, '1.2.840.10045.3.1.7'],
+  [13, '1.3.36.3.3.2.8.1.1.7'],
+  [14, '1.3.36.3.3.2.8.1.1.9'],
+  [15, '1.3.132.0.34'],
+  [16, '1.3.36.3.3.2.8.1.1.11'],
+  [17, '1.3.36.3.3.2.8.1.1.13'],
+  [18, '1.3.132.0.35'],
+]);
+
 export function ecDomainById(parameterId: number): EcDomain | undefined {
   return DOMAINS.get(parameterId);
 }
