@@ -21,7 +21,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { regex: '^(\\.\\./)+(common|device-drivers|fixtures|kiosk-app|sync-agent|provisioning)/src/', message: 'import another workspace through its package name and exports' },
+            { regex: '^(\\.\\./)+(common|device-drivers|fixtures|store|kiosk-app|sync-agent|provisioning)/src/', message: 'import another workspace through its package name and exports' },
             { regex: '^@kiosk/[^/]+/src/', message: 'import another workspace through its package exports' },
           ],
         },
