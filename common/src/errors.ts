@@ -27,6 +27,12 @@ export const ERROR_CODES = {
   SHELL_BROWSER_NOT_FOUND: 'The kiosk browser executable was not found.',
   SHELL_BROWSER_FAILED: 'The kiosk browser could not be started or exited with an error.',
   DISPLAY_UNAVAILABLE: 'No X display is available for a window.',
+  ESCPOS_MALFORMED: 'Bytes sent to the (simulated) receipt printer are not well-formed ESC/POS: a command is truncated or the page too long.',
+  PRINTER_NOT_READY: 'The receipt printer is offline, in error or still blocked by an earlier job, and takes no job now.',
+  PRINTER_OFFLINE: 'The receipt printer device is missing (unplugged, wrong path) or stopped answering.',
+  PRINTER_PAPER_OUT: 'The receipt printer is out of paper.',
+  PRINTER_PERMISSION_DENIED: 'The kiosk user may not write to the receipt printer device (udev rule or group missing).',
+  PRINTER_WRITE_FAILED: 'Writing the job to the receipt printer device failed.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
