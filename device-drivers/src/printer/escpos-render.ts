@@ -1,13 +1,13 @@
 /**
  * The simulated printer's core: ESC/POS bytes to page images. `layoutEscPos` interprets the bytes (pure, bounded by
- * the input length, so it cannot hang); `renderEscPos` draws the laid-out pages to PNG with sharp.
- *
- * No QR encoder is installed in this workspace, so a QR code is drawn as a labelled placeholder box of the size
- * the printer would print (QR version from the data length, times the module size).
+ * the input length, so it cannot hang); `renderEscPos` draws the laid-out pages to PNG with sharp. QR codes sent
+ * as GS ( k commands are encoded the way the printer's own engine would (qr-symbol.ts), so a phone or a scanner
+ * can read them off the PNG.
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import { KioskError } from '@kiosk/common';
 import { ESC, GS, LF, type Alignment, type QrErrorLevel, type RasterImage } from './escpos-encoder.js';
+import { qrSymbol } from './qr-symbol.js';
 import { escapeXml } from './text-raster.js';
 
 export interface RenderOptions {
@@ -27,13 +27,16 @@ export interface TextRun {
 export type PageItem =
   | { kind: 'text'; left: number; top: number; run: TextRun }
   | { kind: 'raster'; left: number; top: number; image: RasterImage; scaleX: number; scaleY: number }
-  | { kind: 'qr'; left: number; top: number; side: number; data: string };
+  /** A QR symbol: `image` has one dot per module (quiet zone included), printed `moduleSize` dots per module. */
+  | { kind: 'qr'; left: number; top: number; side: number; data: string; moduleSize: number; image: RasterImage };
 
 export interface LaidOutPage {
   height: number;
   items: PageItem[];
   /** ESC/GS/FS commands that were not recognised and skipped (their parameters, if any, print as text). */
   unknownCommands: number;
+  /** QR print commands whose stored data fits no QR symbol at the selected level; printers print nothing for them. */
+  unprintableQr: number;
 }
 
 /** Font A of Epson printers: 12 x 24 dots per character, 30-dot default line spacing. */
@@ -47,16 +50,7 @@ const MAX_PAPER_DOTS = 2048;
 const FS = 0x1c;
 const DLE = 0x10;
 
-/** QR byte-mode capacity for versions 1..10 (ISO/IEC 18004 table 7); longer data draws at version 10 size. */
-const QR_BYTE_CAPACITY: Record<QrErrorLevel, readonly number[]> = {
-  L: [17, 32, 53, 78, 106, 134, 154, 192, 230, 271],
-  M: [14, 26, 42, 62, 84, 106, 122, 152, 180, 213],
-  Q: [11, 20, 32, 46, 60, 74, 86, 108, 130, 151],
-  H: [7, 14, 24, 34, 44, 58, 64, 84, 98, 119],
-};
 const QR_LEVELS: Record<number, QrErrorLevel> = { 48: 'L', 49: 'M', 50: 'Q', 51: 'H' };
-/** Quiet zone the printer leaves around a QR symbol, in modules. */
-const QR_QUIET_MODULES = 4;
 
 /** Parameter byte counts of fixed-length commands we do not act on, so skipping them keeps the stream in step. */
 const ESC_FIXED_PARAMS: Record<number, number> = {
@@ -71,19 +65,13 @@ const FS_FIXED_PARAMS: Record<number, number> = { 0x21: 1, 0x26: 0, 0x2d: 1, 0x2
 const DLE_FIXED_PARAMS: Record<number, number> = { 0x04: 1, 0x05: 1, 0x14: 3 };
 
 function malformed(reason: string, offset: number): KioskError {
-  return new KioskError('USAGE', `ESC/POS input is malformed: ${reason} at byte ${offset}`, {
-    details: { device: 'printer', reason: 'escpos-malformed', offset },
-  });
+  return new KioskError('ESCPOS_MALFORMED', `ESC/POS input is malformed: ${reason} at byte ${offset}`, { details: { device: 'printer', offset } });
 }
 
-function qrSide(bytes: number, level: QrErrorLevel, moduleSize: number): number {
-  const capacities = QR_BYTE_CAPACITY[level];
-  const index = capacities.findIndex((capacity) => capacity >= bytes);
-  const version = index === -1 ? capacities.length : index + 1;
-  return (17 + 4 * version + 2 * QR_QUIET_MODULES) * moduleSize;
-}
-
-/** Interprets ESC/POS into pages (a cut ends a page). Throws KioskError USAGE on truncated commands. */
+/**
+ * Interprets ESC/POS into pages (a cut ends a page). Throws KioskError ESCPOS_MALFORMED on truncated commands
+ * and pages longer than `maxPageDots`, USAGE on a paper width no printer has.
+ */
 export function layoutEscPos(bytes: Uint8Array, options: RenderOptions): LaidOutPage[] {
   const width = options.paperWidthDots;
   if (!Number.isInteger(width) || width < MIN_PAPER_DOTS || width > MAX_PAPER_DOTS) {
@@ -91,14 +79,14 @@ export function layoutEscPos(bytes: Uint8Array, options: RenderOptions): LaidOut
   }
   const maxPage = options.maxPageDots ?? DEFAULT_MAX_PAGE_DOTS;
   const pages: LaidOutPage[] = [];
-  let page: LaidOutPage = { height: 0, items: [], unknownCommands: 0 };
+  let page: LaidOutPage = { height: 0, items: [], unknownCommands: 0, unprintableQr: 0 };
   let y = 0;
   let alignment: Alignment = 'left';
   let isBold = false;
   let widthScale = 1;
   let heightScale = 1;
   let lineSpacing = DEFAULT_LINE_SPACING;
-  let qr = { moduleSize: 3, level: 'L' as QrErrorLevel, data: undefined as string | undefined };
+  let qr = { moduleSize: 3, level: 'L' as QrErrorLevel, data: undefined as Uint8Array | undefined };
   let line: TextRun[] = [];
   let pos = 0;
 
@@ -144,7 +132,7 @@ export function layoutEscPos(bytes: Uint8Array, options: RenderOptions): LaidOut
   const endPage = (): void => {
     if (line.length > 0) printLine(0);
     if (page.items.length > 0 || y > 0) pages.push({ ...page, height: y });
-    page = { height: 0, items: [], unknownCommands: 0 };
+    page = { height: 0, items: [], unknownCommands: 0, unprintableQr: 0 };
     y = 0;
   };
   const skipFixed = (table: Record<number, number>, fn: number, start: number): void => {
@@ -238,11 +226,16 @@ export function layoutEscPos(bytes: Uint8Array, options: RenderOptions): LaidOut
     if (cn !== 49 || length < 2) return;
     if (fn === 67 && length >= 3) qr.moduleSize = Math.min(16, Math.max(1, byteAt(start + 2)));
     else if (fn === 69 && length >= 3) qr.level = QR_LEVELS[byteAt(start + 2)] ?? qr.level;
-    else if (fn === 80 && length >= 3) qr.data = Buffer.from(bytes.subarray(start + 3, start + length)).toString('utf8');
+    else if (fn === 80 && length >= 3) qr.data = bytes.slice(start + 3, start + length);
     else if (fn === 81 && qr.data !== undefined) {
-      const side = qrSide(Buffer.byteLength(qr.data), qr.level, qr.moduleSize);
+      const image = qrSymbol(qr.data, qr.level);
+      if (!image) {
+        page.unprintableQr++;
+        return;
+      }
+      const side = image.width * qr.moduleSize;
       const at = placeBlock(side, side);
-      page.items.push({ kind: 'qr', ...at, side, data: qr.data });
+      page.items.push({ kind: 'qr', ...at, side, data: Buffer.from(qr.data).toString('utf8'), moduleSize: qr.moduleSize, image });
     }
   };
 
@@ -386,9 +379,9 @@ function textOverlay(run: TextRun, left: number, top: number, paperWidth: number
   return { input: Buffer.from(svg), left, top };
 }
 
-function rasterOverlay(item: Extract<PageItem, { kind: 'raster' }>, paperWidth: number): OverlayOptions {
-  const { image, scaleX, scaleY } = item;
-  const width = Math.min(image.width * scaleX, paperWidth - item.left);
+/** A 1-bit image drawn `scaleX` x `scaleY` dots per bit at (left, top), clipped at the paper edge. */
+function rasterOverlay(image: RasterImage, scaleX: number, scaleY: number, left: number, top: number, paperWidth: number): OverlayOptions {
+  const width = Math.min(image.width * scaleX, paperWidth - left);
   const height = image.height * scaleY;
   const rowBytes = Math.ceil(image.width / 8);
   const pixels = Buffer.alloc(width * height, 255);
@@ -399,19 +392,18 @@ function rasterOverlay(item: Extract<PageItem, { kind: 'raster' }>, paperWidth: 
       if ((image.bits[row + (sx >> 3)]! & (0x80 >> (sx & 7))) !== 0) pixels[y * width + x] = 0;
     }
   }
-  return { input: pixels, raw: { width, height, channels: 1 }, left: item.left, top: item.top };
+  return { input: pixels, raw: { width, height, channels: 1 }, left, top };
 }
 
-function qrOverlay(item: Extract<PageItem, { kind: 'qr' }>, paperWidth: number): OverlayOptions {
-  const side = Math.min(item.side, paperWidth - item.left);
-  const label = escapeXml(item.data.length > 24 ? `${item.data.slice(0, 23)}…` : item.data);
-  const font = Math.max(6, Math.round(side / 11));
-  const svg =
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${side}" height="${side}">` +
-    `<rect x="2" y="2" width="${side - 4}" height="${side - 4}" fill="#fff" stroke="#000" stroke-width="4" stroke-dasharray="12 6"/>` +
-    `<text x="${side / 2}" y="${side / 2 - font / 2}" font-family="Noto Sans" font-size="${font}" text-anchor="middle">QR placeholder</text>` +
-    `<text x="${side / 2}" y="${side / 2 + font}" font-family="Noto Sans" font-size="${Math.round(font * 0.8)}" text-anchor="middle">${label}</text></svg>`;
-  return { input: Buffer.from(svg), left: item.left, top: item.top };
+function itemOverlay(item: PageItem, paperWidth: number): OverlayOptions {
+  switch (item.kind) {
+    case 'text':
+      return textOverlay(item.run, item.left, item.top, paperWidth);
+    case 'raster':
+      return rasterOverlay(item.image, item.scaleX, item.scaleY, item.left, item.top, paperWidth);
+    case 'qr':
+      return rasterOverlay(item.image, item.moduleSize, item.moduleSize, item.left, item.top, paperWidth);
+  }
 }
 
 /** Draws laid-out pages as greyscale PNGs, `paperWidthDots` wide. */
@@ -420,13 +412,7 @@ export async function renderPages(pages: readonly LaidOutPage[], paperWidthDots:
     pages.map((page) => {
       const overlays = page.items
         .filter((item) => item.left < paperWidthDots)
-        .map((item) =>
-          item.kind === 'text'
-            ? textOverlay(item.run, item.left, item.top, paperWidthDots)
-            : item.kind === 'raster'
-              ? rasterOverlay(item, paperWidthDots)
-              : qrOverlay(item, paperWidthDots),
-        );
+        .map((item) => itemOverlay(item, paperWidthDots));
       return sharp({ create: { width: paperWidthDots, height: Math.max(1, page.height), channels: 3, background: '#fff' } })
         .composite(overlays)
         .greyscale()

@@ -31,4 +31,5 @@ export {
   type DevicePrinterOptions,
 } from './printer.js';
 export { layoutEscPos, renderEscPos, renderPages, type RenderOptions, type LaidOutPage, type PageItem, type TextRun } from './escpos-render.js';
+export { qrSymbol, QR_QUIET_MODULES } from './qr-symbol.js';
 export { SimulatedPrinter, type SimulatedPrinterOptions, type PrintedPage } from './simulated-printer.js';

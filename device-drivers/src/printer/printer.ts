@@ -24,18 +24,19 @@ export interface ReceiptPrinter {
 }
 
 /**
- * Why a print failed, in `details.reason`. No error code names printer failures yet, so the code is the closest
- * existing one and this reason is what callers should dispatch on (see `printerFailureOf`).
+ * Why a print failed, in `details.reason`: finer than the error code (a timeout and a missing device are both
+ * PRINTER_OFFLINE), for logs and for `printerFailureOf`.
  */
 export type PrinterFailure = 'not-ready' | 'device-missing' | 'permission-denied' | 'paper-out' | 'write-failed' | 'timeout' | 'bad-job';
 
 const FAILURE_CODE: Record<PrinterFailure, ErrorCode> = {
-  'not-ready': 'USAGE',
-  'device-missing': 'CONFIG_INVALID',
-  'permission-denied': 'CONFIG_INVALID',
-  'paper-out': 'USAGE',
-  'write-failed': 'USAGE',
-  timeout: 'USAGE',
+  'not-ready': 'PRINTER_NOT_READY',
+  'device-missing': 'PRINTER_OFFLINE',
+  'permission-denied': 'PRINTER_PERMISSION_DENIED',
+  'paper-out': 'PRINTER_PAPER_OUT',
+  'write-failed': 'PRINTER_WRITE_FAILED',
+  timeout: 'PRINTER_OFFLINE',
+  // An empty job, or (simulated printer) bytes that are not ESC/POS: the caller's bug, not the printer's.
   'bad-job': 'USAGE',
 };
 

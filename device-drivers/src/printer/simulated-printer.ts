@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isKioskError } from '@kiosk/common';
+import { KioskError, isKioskError } from '@kiosk/common';
 import { renderEscPos } from './escpos-render.js';
 import { StatusEmitter, printerError, type PrinterStatus, type ReceiptPrinter } from './printer.js';
 
@@ -46,7 +46,8 @@ export class SimulatedPrinter extends StatusEmitter implements ReceiptPrinter {
     try {
       pngs = await renderEscPos(bytes, { paperWidthDots: this.paperWidthDots });
     } catch (err) {
-      if (isKioskError(err)) throw printerError('bad-job', err.message, { cause: err, details: { offset: err.details?.offset } });
+      // Bytes a real printer would choke on: the caller's bug, kept as ESCPOS_MALFORMED (reason 'bad-job').
+      if (isKioskError(err, 'ESCPOS_MALFORMED')) throw new KioskError('ESCPOS_MALFORMED', err.message, { cause: err, details: { ...err.details, reason: 'bad-job' } });
       throw err;
     }
     for (const png of pngs) this.kept.push({ sequence: ++this.printedCount, png });

@@ -35,7 +35,17 @@ describe('ESC/POS interpreter layout', () => {
   it('places a QR symbol sized from the data, module size and quiet zone', () => {
     const [page] = layoutEscPos(concatBytes([align('center'), qrCode('Q-1', { moduleSize: 4, errorLevel: 'M' })]), paper);
     // 3 bytes at level M fit version 1: 21 modules + 8 quiet = 29 modules of 4 dots.
-    expect(page!.items).toEqual([{ kind: 'qr', left: 134, top: 0, side: 116, data: 'Q-1' }]);
+    expect(page!.items).toEqual([expect.objectContaining({ kind: 'qr', left: 134, top: 0, side: 116, data: 'Q-1', moduleSize: 4 })]);
+    expect(page!.items[0]).toMatchObject({ image: { width: 29, height: 29 } });
+    // 100 bytes need version 5 (37 modules) at level L and version 6 (41) at M: the selected level is used.
+    const side = (level: 'L' | 'M'): number => (layoutEscPos(qrCode('x'.repeat(100), { moduleSize: 1, errorLevel: level }), paper)[0]!.items[0] as { side: number }).side;
+    expect([side('L'), side('M')]).toEqual([37 + 8, 41 + 8]);
+  });
+
+  it('prints nothing for a QR whose data fits no symbol, as printers do, and counts it', () => {
+    const [page] = layoutEscPos(concatBytes([qrCode('x'.repeat(3000), { moduleSize: 1, errorLevel: 'L' }), text('after'), lineFeed()]), paper);
+    expect(page!.unprintableQr).toBe(1);
+    expect(page!.items.map((item) => item.kind)).toEqual(['text']);
   });
 
   it('ends a page at each cut', () => {
@@ -66,8 +76,8 @@ describe('ESC/POS interpreter layout', () => {
       } catch (err) {
         caught = err;
       }
-      expect(isKioskError(caught, 'USAGE')).toBe(true);
-      expect((caught as { details: Record<string, unknown> }).details.reason).toBe('escpos-malformed');
+      expect(isKioskError(caught, 'ESCPOS_MALFORMED')).toBe(true);
+      expect((caught as { details: Record<string, unknown> }).details.offset).toEqual(expect.any(Number));
     }
   });
 
@@ -77,7 +87,7 @@ describe('ESC/POS interpreter layout', () => {
 
   it('rejects a page longer than the limit instead of allocating it', () => {
     const feeds = new Uint8Array(300).fill(0x0a);
-    expect(() => layoutEscPos(feeds, { paperWidthDots: 384, maxPageDots: 1000 })).toThrow(expect.objectContaining({ code: 'USAGE' }) as Error);
+    expect(() => layoutEscPos(feeds, { paperWidthDots: 384, maxPageDots: 1000 })).toThrow(expect.objectContaining({ code: 'ESCPOS_MALFORMED' }) as Error);
   });
 
   it('wraps text at the paper width like a printer', () => {
@@ -103,7 +113,8 @@ describe('ESC/POS rendering to PNG', () => {
     let pngs = 0;
     let typedErrors = 0;
     // Random bytes, plus random bytes behind a command prefix so the command paths (not just text) are hit.
-    const prefix = fc.constantFrom([], [0x1b], [0x1d], [0x1c], [0x10], [0x1d, 0x76, 0x30], [0x1d, 0x28, 0x6b], [0x1d, 0x56], [0x1b, 0x64]);
+    const storedQr = [...qrCode('fuzz', { moduleSize: 2, errorLevel: 'H' })];
+    const prefix = fc.constantFrom([], [0x1b], [0x1d], [0x1c], [0x10], [0x1d, 0x76, 0x30], [0x1d, 0x28, 0x6b], [0x1d, 0x56], [0x1b, 0x64], storedQr);
     const input = fc.tuple(prefix, fc.uint8Array({ maxLength: 200 })).map(([head, tail]) => Uint8Array.from([...head, ...tail]));
     await fc.assert(
       fc.asyncProperty(input, async (bytes) => {
@@ -112,7 +123,7 @@ describe('ESC/POS rendering to PNG', () => {
           for (const png of pages) expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
           pngs++;
         } catch (err) {
-          if (!isKioskError(err, 'USAGE')) throw err;
+          if (!isKioskError(err, 'ESCPOS_MALFORMED')) throw err;
           typedErrors++;
         }
       }),
@@ -129,7 +140,7 @@ describe('ESC/POS rendering to PNG', () => {
         try {
           layoutEscPos(bytes, paper);
         } catch (err) {
-          if (!isKioskError(err, 'USAGE')) throw err;
+          if (!isKioskError(err, 'ESCPOS_MALFORMED')) throw err;
           typedErrors++;
         }
       }),

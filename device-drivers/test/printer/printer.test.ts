@@ -32,7 +32,7 @@ describe('DevicePrinter (a file stands in for the device node)', () => {
     const printer = new DevicePrinter({ path: join(dir, 'lp9') });
     const seen = recordStatuses(printer);
     const failure = await printer.print(job).catch((err: unknown) => err);
-    expect(failure).toMatchObject({ code: 'CONFIG_INVALID' });
+    expect(failure).toMatchObject({ code: 'PRINTER_OFFLINE' });
     expect(printerFailureOf(failure)).toBe('device-missing');
     expect(seen).toEqual(['offline']);
     await expect(readdir(dir)).resolves.toEqual([]);
@@ -59,10 +59,13 @@ describe('DevicePrinter (a file stands in for the device node)', () => {
       const printer = new DevicePrinter({ path: device, writeTimeoutMs: 200 });
       const seen = recordStatuses(printer);
       const failure = await printer.print(new Uint8Array(1 << 20)).catch((err: unknown) => err);
+      expect(failure).toMatchObject({ code: 'PRINTER_OFFLINE' });
       expect(printerFailureOf(failure)).toBe('timeout');
       expect(seen).toEqual(['offline']);
       // The stuck write still owns the device: the next job is refused at once, not queued behind it.
-      expect(printerFailureOf(await printer.print(job).catch((err: unknown) => err))).toBe('not-ready');
+      const refused = await printer.print(job).catch((err: unknown) => err);
+      expect(refused).toMatchObject({ code: 'PRINTER_NOT_READY' });
+      expect(printerFailureOf(refused)).toBe('not-ready');
     } finally {
       await reader.close();
     }
@@ -70,7 +73,19 @@ describe('DevicePrinter (a file stands in for the device node)', () => {
 
   it('rejects an empty job', async () => {
     const printer = new DevicePrinter({ path: '/nonexistent' });
-    expect(printerFailureOf(await printer.print(new Uint8Array()).catch((err: unknown) => err))).toBe('bad-job');
+    const failure = await printer.print(new Uint8Array()).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'USAGE' });
+    expect(printerFailureOf(failure)).toBe('bad-job');
+  });
+
+  it('names a device it may not write to PRINTER_PERMISSION_DENIED', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'printer-'));
+    const device = join(dir, 'lp0');
+    await writeFile(device, '', { mode: 0o444 });
+    const failure = await new DevicePrinter({ path: device }).print(job).catch((err: unknown) => err);
+    // root writes anyway; everyone else must get the typed refusal.
+    if (process.getuid?.() === 0) expect(failure).toBeUndefined();
+    else expect(failure).toMatchObject({ code: 'PRINTER_PERMISSION_DENIED', details: { reason: 'permission-denied' } });
   });
 });
 
@@ -81,6 +96,7 @@ describe('SimulatedPrinter', () => {
     printer.simulate('paper-out');
     expect(printer.status()).toBe('paper-out');
     const failure = await printer.print(job).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'PRINTER_PAPER_OUT' });
     expect(printerFailureOf(failure)).toBe('paper-out');
     expect(printer.pages()).toHaveLength(0);
     printer.simulate('ready');
@@ -108,9 +124,10 @@ describe('SimulatedPrinter', () => {
     expect((await readFile(paths[0]!)).subarray(1, 4).toString('latin1')).toBe('PNG');
   });
 
-  it('rejects malformed ESC/POS as a bad job and stays ready', async () => {
+  it('rejects malformed ESC/POS as ESCPOS_MALFORMED (a bad job) and stays ready', async () => {
     const printer = new SimulatedPrinter();
     const failure = await printer.print(Uint8Array.of(0x1d, 0x76, 0x30, 0, 9, 0, 9, 0)).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'ESCPOS_MALFORMED', details: { offset: 8 } });
     expect(printerFailureOf(failure)).toBe('bad-job');
     expect(printer.status()).toBe('ready');
   });
