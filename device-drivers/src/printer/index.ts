@@ -32,4 +32,5 @@ export {
 } from './printer.js';
 export { layoutEscPos, renderEscPos, renderPages, type RenderOptions, type LaidOutPage, type PageItem, type TextRun } from './escpos-render.js';
 export { qrSymbol, QR_QUIET_MODULES } from './qr-symbol.js';
+export { PtyPrinterDevice, type PtyPrinterDeviceOptions, type PtyPrinterDeviceEvents } from './pty-printer-device.js';
 export { SimulatedPrinter, type SimulatedPrinterOptions, type PrintedPage } from './simulated-printer.js';
