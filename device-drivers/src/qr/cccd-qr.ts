@@ -60,7 +60,7 @@ const REQUIRED_FIELDS = 4;
 
 /** Messages name the problem, never the data: the QR content is personal and errors get logged. */
 function problem(kind: CccdQrProblem, message: string): KioskError {
-  return new KioskError('USAGE', `CCCD QR: ${message}`, { details: { problem: kind } });
+  return new KioskError('QR_FORMAT_INVALID', `CCCD QR: ${message}`, { details: { problem: kind } });
 }
 
 /** NFC (scanners and keyboards may deliver decomposed Vietnamese letters), no BOM, outer whitespace trimmed. */

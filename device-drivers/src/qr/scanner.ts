@@ -41,22 +41,18 @@ export type ScannerProblem =
   | 'unmapped-key'
   | 'bad-alt-code';
 
-/**
- * There are no scanner codes yet: each problem maps to the nearest existing code (a scanner is a reader, a code
- * is its answer), and `details.problem` says precisely what happened. Only this table changes once scanner codes
- * exist (QR_SCANNER_NOT_FOUND, QR_SCANNER_DISCONNECTED, QR_SCAN_MALFORMED, QR_SCAN_INCOMPLETE).
- */
+/** Each problem's stable code; `details.problem` says precisely what happened. */
 const PROBLEM_CODES: Record<ScannerProblem, ErrorCode> = {
   options: 'CONFIG_INVALID',
-  'open-failed': 'PCSC_NO_READER',
-  disconnected: 'CARD_REMOVED',
-  'read-failed': 'CARD_TRANSMIT_FAILED',
-  overlong: 'CARD_MALFORMED_RESPONSE',
-  incomplete: 'CARD_MALFORMED_RESPONSE',
-  'invalid-utf8': 'CARD_MALFORMED_RESPONSE',
-  'bad-report': 'CARD_MALFORMED_RESPONSE',
-  'unmapped-key': 'CARD_MALFORMED_RESPONSE',
-  'bad-alt-code': 'CARD_MALFORMED_RESPONSE',
+  'open-failed': 'QR_SCANNER_NOT_FOUND',
+  disconnected: 'QR_SCANNER_DISCONNECTED',
+  'read-failed': 'QR_SCANNER_DISCONNECTED',
+  overlong: 'QR_SCAN_MALFORMED',
+  incomplete: 'QR_SCAN_INCOMPLETE',
+  'invalid-utf8': 'QR_SCAN_MALFORMED',
+  'bad-report': 'QR_SCAN_MALFORMED',
+  'unmapped-key': 'QR_SCAN_MALFORMED',
+  'bad-alt-code': 'QR_SCAN_MALFORMED',
 };
 
 /** Messages and details carry sizes and device names only, never scanned text: an ID QR is personal data. */

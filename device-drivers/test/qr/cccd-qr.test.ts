@@ -14,7 +14,7 @@ function problemOf(text: string): CccdQrProblem | undefined {
   try {
     parseCccdQr(text, { today: TODAY });
   } catch (err) {
-    if (isKioskError(err, 'USAGE')) return err.details?.problem as CccdQrProblem;
+    if (isKioskError(err, 'QR_FORMAT_INVALID')) return err.details?.problem as CccdQrProblem;
     throw err;
   }
   return undefined;
@@ -139,7 +139,7 @@ describe('CCCD QR properties', () => {
       try {
         parseCccdQr(text, { today: TODAY });
       } catch (err) {
-        if (!isKioskError(err, 'USAGE')) throw err;
+        if (!isKioskError(err, 'QR_FORMAT_INVALID')) throw err;
       }
     };
     fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), check), { numRuns: FUZZ_RUNS, seed: SEED });

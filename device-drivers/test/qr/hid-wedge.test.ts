@@ -86,7 +86,7 @@ describe('keyboard wedge decoding (US layout)', () => {
 
   it('reports a report of the wrong size as a typed error', () => {
     const [result] = new KeyboardWedgeDecoder().push(new Uint8Array(9));
-    expect(result?.kind === 'error' && result.error.code).toBe('CARD_MALFORMED_RESPONSE');
+    expect(result?.kind === 'error' && result.error.code).toBe('QR_SCAN_MALFORMED');
     expect(result?.kind === 'error' && result.error.details?.problem).toBe('bad-report');
   });
 
@@ -139,7 +139,7 @@ describe('HID-POS reports', () => {
     ['of another report ID', Uint8Array.of(0x01, 1, 0x41)],
     ['claiming more data than it holds', Uint8Array.of(0x02, 9, 0x41)],
   ])('rejects a report %s with a typed error', (_name, bytes) => {
-    expect(() => parseHidPosReport(bytes)).toThrow(expect.objectContaining({ code: 'CARD_MALFORMED_RESPONSE', details: { device: 'qr-scanner', problem: 'bad-report' } }));
+    expect(() => parseHidPosReport(bytes)).toThrow(expect.objectContaining({ code: 'QR_SCAN_MALFORMED', details: { device: 'qr-scanner', problem: 'bad-report' } }));
   });
 
   it('carries the persona QR in UTF-8 across 64-byte reports, splitting characters, into a CodeFramer', () => {
@@ -195,7 +195,7 @@ describe('HidScanner (node-hid)', () => {
     await scanner.start();
     expect(scanner.isAttached).toBe(false);
     expect(errors).toHaveLength(1);
-    expect(errors[0]?.code).toBe('PCSC_NO_READER');
+    expect(errors[0]?.code).toBe('QR_SCANNER_NOT_FOUND');
     expect(errors[0]?.details).toMatchObject({ device: 'qr-scanner', problem: 'open-failed' });
     expect(errors[0]?.message).toContain('fffe:fffd');
     await scanner.stop();

@@ -81,7 +81,7 @@ describe.skipIf(missing !== undefined)('SerialScanner through a socat pty pair',
     const detached = nextEvent(scanner, 'detached');
     await scanner.unplug();
     expect(await detached).toEqual([scanner.hostLink]);
-    expect(errors.map((e) => [e.code, e.details?.problem])).toEqual([['CARD_REMOVED', 'disconnected']]);
+    expect(errors.map((e) => [e.code, e.details?.problem])).toEqual([['QR_SCANNER_DISCONNECTED', 'disconnected']]);
 
     const attached = nextEvent(scanner, 'attached', 5000);
     await scanner.plug();

@@ -18,7 +18,7 @@ describe('SerialScanner without a device', () => {
     scanner.on('error', (e) => errors.push(e));
     await scanner.start();
     expect(scanner.isAttached).toBe(false);
-    expect(errors.map((e) => [e.code, e.details?.problem])).toEqual([['PCSC_NO_READER', 'open-failed']]);
+    expect(errors.map((e) => [e.code, e.details?.problem])).toEqual([['QR_SCANNER_NOT_FOUND', 'open-failed']]);
     await scanner.stop();
   });
 });
