@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { BenchSuite } from '@kiosk/common/bench';
+import type { BenchCase, BenchSuite } from '@kiosk/common/bench';
 import { rasterImage } from '../src/printer/escpos-encoder.js';
 import { layoutEscPos, renderEscPos } from '../src/printer/escpos-render.js';
 import { composeQueueTicket, type QueueTicket } from '../src/printer/queue-ticket.js';
@@ -30,7 +30,7 @@ const suite: BenchSuite = {
     const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
     wholeImage = rasterImage(packGreyscale(data, info.width, info.height));
   },
-  cases: () => [
+  cases: (): BenchCase[] => [
     { kind: 'figure', name: 'ticket bytes sent', unit: 'bytes', lowerIsBetter: true, samples: 1, ours: () => ours.length, peers: { 'whole ticket as one raster image': () => wholeImage.length } },
     {
       kind: 'figure',
