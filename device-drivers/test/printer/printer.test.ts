@@ -78,14 +78,19 @@ describe('DevicePrinter (a file stands in for the device node)', () => {
     expect(printerFailureOf(failure)).toBe('bad-job');
   });
 
-  it('names a device it may not write to PRINTER_PERMISSION_DENIED', async () => {
+  // root may write anything, so only an ordinary user can see the refusal.
+  it.skipIf(process.getuid?.() === 0)('names a device it may not write to PRINTER_PERMISSION_DENIED', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'printer-'));
     const device = join(dir, 'lp0');
     await writeFile(device, '', { mode: 0o444 });
     const failure = await new DevicePrinter({ path: device }).print(job).catch((err: unknown) => err);
-    // root writes anyway; everyone else must get the typed refusal.
-    if (process.getuid?.() === 0) expect(failure).toBeUndefined();
-    else expect(failure).toMatchObject({ code: 'PRINTER_PERMISSION_DENIED', details: { reason: 'permission-denied' } });
+    expect(failure).toMatchObject({ code: 'PRINTER_PERMISSION_DENIED', details: { reason: 'permission-denied' } });
+  });
+
+  it('names any other write failure PRINTER_WRITE_FAILED (a directory for a device)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'printer-'));
+    const failure = await new DevicePrinter({ path: dir }).print(job).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'PRINTER_WRITE_FAILED', details: { reason: 'write-failed' } });
   });
 });
 
