@@ -4,7 +4,12 @@ import type { GrayImage } from './gray-image.js';
 import type { DecodedQr, QrDecodeOptions, QrDecoder } from './decoder.js';
 
 // CommonJS without named exports Node can detect: take them from module.exports.
-const { BinaryBitmap, DecodeHintType, HybridBinarizer, QRCodeReader, RGBLuminanceSource, ReaderException } = zxing;
+const { BinaryBitmap, ChecksumException, DecodeHintType, FormatException, HybridBinarizer, NotFoundException, QRCodeReader, RGBLuminanceSource } = zxing;
+
+/** Not found, Reed-Solomon failed, or not a valid symbol: all mean no complete code in this image. */
+function isNoCode(err: unknown): boolean {
+  return err instanceof NotFoundException || err instanceof ChecksumException || err instanceof FormatException;
+}
 
 // Without an ECI, byte segments are read as UTF-8 (what the CCCD QR holds); an ECI in the symbol still wins.
 const FAST = new Map<zxing.DecodeHintType, unknown>([[DecodeHintType.CHARACTER_SET, 'UTF-8']]);
@@ -24,8 +29,7 @@ export class ZxingJsDecoder implements QrDecoder {
       // The port reports neither the ECI nor the content bytes (only byte-mode segments, which miss digits).
       return { text: result.getText(), bytes: undefined, eci: undefined, points, decoder: this.name };
     } catch (err) {
-      // NotFound, Checksum (Reed-Solomon failed) and Format: no complete symbol here.
-      if (err instanceof ReaderException) return undefined;
+      if (isNoCode(err)) return undefined;
       throw new KioskError('QR_DECODE_FAILED', `@zxing/library failed: ${(err as Error).message}`, { cause: err, details: { decoder: this.name } });
     } finally {
       this.reader.reset();

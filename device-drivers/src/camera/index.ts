@@ -1,0 +1,3 @@
+export { Camera, type CameraFrame, type CameraEvents } from './camera.js';
+export { SimulatedCamera, type SimulatedCameraOptions } from './simulated-camera.js';
+export { assertRawImage, decodeImage, readImageFile, type RawImage } from './raw-image.js';
