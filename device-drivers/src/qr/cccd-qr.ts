@@ -32,8 +32,12 @@ export interface CccdQr {
   accessKeys: CccdAccessKeys;
 }
 
-/** A QR that is a CCCD QR, one that looks like one but fails validation, or any other text. */
-export type IdQrResult = CccdQr | { kind: 'invalid-cccd'; text: string; error: KioskError } | { kind: 'unknown'; text: string };
+/**
+ * A QR that is a CCCD QR, one that looks like one but fails validation, or any other text, passed through raw
+ * (this includes the 2024 Căn cước QR: no public source establishes its text layout, see docs/qr.md). None is
+ * signed: every result is a hint until the chip confirms it.
+ */
+export type IdQrResult = CccdQr | { kind: 'invalid-cccd'; signed: false; text: string; error: KioskError } | { kind: 'unknown'; signed: false; text: string };
 
 /** What was wrong with a CCCD QR, in `error.details.problem`. */
 export type CccdQrProblem =
@@ -132,11 +136,11 @@ export function parseCccdQr(text: string, options: CccdQrOptions = {}): CccdQr {
 /** Any scanned text: a CCCD QR, an invalid CCCD QR (with the reason), or unknown text for other handlers. */
 export function parseIdQr(text: string, options: CccdQrOptions = {}): IdQrResult {
   const fields = splitFields(normalize(text));
-  if (!looksLikeCccd(fields)) return { kind: 'unknown', text };
+  if (!looksLikeCccd(fields)) return { kind: 'unknown', signed: false, text };
   try {
     return parseFields(fields, options.today ?? localToday());
   } catch (err) {
-    if (err instanceof KioskError) return { kind: 'invalid-cccd', text, error: err };
+    if (err instanceof KioskError) return { kind: 'invalid-cccd', signed: false, text, error: err };
     throw err;
   }
 }

@@ -32,3 +32,6 @@ export {
   type KeyboardWedgeOptions,
 } from './hid-wedge.js';
 export { SimulatedSerialScanner, SimulatedHidScanner, textToKeyboardReports, socatMissing, type SimulatedSerialScannerOptions, type TypeOptions } from './simulated-scanners.js';
+export { CameraQrScanner, type CameraQrScannerOptions } from './camera-scanner.js';
+export { crossCheckQrWithDg13, CROSS_CHECK_FIELDS, type CrossCheckField, type CrossCheckResult, type FieldComparison, type FieldStatus } from './cross-check.js';
+export * from './decode/index.js';

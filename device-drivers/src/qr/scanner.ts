@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { KioskError, type ErrorCode } from '@kiosk/common';
 
-/** How the scanner reaches the kiosk: a serial (or USB CDC-ACM) port, a HID keyboard wedge, or HID-POS. */
-export type ScanTransport = 'serial' | 'hid-keyboard' | 'hid-pos';
+/** How the scanner reaches the kiosk: a serial (or USB CDC-ACM) port, a HID keyboard wedge, HID-POS, or a camera. */
+export type ScanTransport = 'serial' | 'hid-keyboard' | 'hid-pos' | 'camera';
 
 export interface ScanSource {
   transport: ScanTransport;
@@ -14,7 +14,10 @@ export interface ScanEvent {
   /** The decoded text exactly as the scanner sent it, without the suffix (callers normalize, e.g. parseCccdQr). */
   text: string;
   source: ScanSource;
-  /** When the last byte arrived: epoch milliseconds with sub-millisecond precision (performance clock). */
+  /**
+   * When the last byte arrived (for a camera: when the frame that showed the code was captured), epoch
+   * milliseconds with sub-millisecond precision (performance clock).
+   */
   receivedAt: number;
 }
 

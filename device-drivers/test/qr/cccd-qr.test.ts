@@ -90,7 +90,7 @@ describe('CCCD QR', () => {
     const invalid = parseIdQr(PERSONA_QR.replace('14031996', '14031997'), { today: TODAY });
     expect(invalid.kind).toBe('invalid-cccd');
     if (invalid.kind === 'invalid-cccd') expect(invalid.error.details).toEqual({ problem: 'birth-year-mismatch' });
-    expect(parseIdQr('00020101021238570010A000000727', { today: TODAY })).toEqual({ kind: 'unknown', text: '00020101021238570010A000000727' });
+    expect(parseIdQr('00020101021238570010A000000727', { today: TODAY })).toEqual({ kind: 'unknown', signed: false, text: '00020101021238570010A000000727' });
     expect(parseIdQr('079196004217', { today: TODAY }).kind).toBe('unknown');
     expect(parseIdQr('', { today: TODAY }).kind).toBe('unknown');
   });
