@@ -37,7 +37,7 @@ export async function readImageFile(path: string, code: ErrorCode = 'QR_IMAGE_UN
 export async function decodeImage(bytes: Uint8Array, label: string, code: ErrorCode = 'QR_IMAGE_UNREADABLE'): Promise<RawImage> {
   try {
     const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, channels: info.channels as RawImage['channels'], data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (cause) {
     throw new KioskError(code, `${label} is not an image sharp can decode: ${(cause as Error).message}`, { cause, details: { path: label } });
   }

@@ -112,11 +112,12 @@ export class QrFramePipeline {
     const started = performance.now();
     const gray = toGray(frame);
     const attempts = this.attempts(gray);
-    // The first attempt always runs; after it, the cascade goes on from where the last frame's budget ran out.
+    // The first (cheapest) attempt always runs, then the one where the last frame's budget ran out, so every step
+    // is reached within a few frames; further attempts only while the budget lasts.
     const from = Math.max(1, Math.min(this.resumeAt, attempts.length));
     const order = [0, ...Array.from({ length: attempts.length - from }, (_, k) => from + k)];
-    for (const index of order) {
-      if (index !== 0 && performance.now() - started > this.budgetMs) {
+    for (const [position, index] of order.entries()) {
+      if (position >= 2 && performance.now() - started > this.budgetMs) {
         this.resumeAt = index;
         this.missed();
         return undefined;

@@ -37,8 +37,8 @@ export class ZxingWasmDecoder implements QrDecoder {
 
   async decode(image: GrayImage, options: QrDecodeOptions = {}): Promise<DecodedQr | undefined> {
     await loadZxingWasm();
-    // An ImageData-shaped object: Node has no ImageData, and zxing-wasm only reads data, width and height.
-    const pixels = { data: grayToRgba(image), width: image.width, height: image.height, colorSpace: 'srgb' } as unknown as Parameters<typeof readBarcodes>[0];
+    // An ImageData-shaped object (Node has no ImageData): zxing-wasm only reads data, width and height.
+    const pixels = { data: grayToRgba(image), width: image.width, height: image.height };
     const results = await readBarcodes(pixels, options.tryHarder ? HARD : FAST);
     // returnErrors is off, so only checked symbols come back; a Structured Append part is a piece of a longer text.
     const found = results.find((r) => r.isValid && r.format === 'QRCode' && r.sequenceSize === -1);
