@@ -32,6 +32,17 @@ export const configSchema = z
       })
       .default({ mode: 'simulated', cardReader: '' })
       .describe('Device drivers.'),
+    qr: z
+      .object({
+        decoder: z
+          .enum(['pipeline', 'zxing-wasm', 'zxing-js', 'jsqr'])
+          .default('pipeline')
+          .describe('QR decoding of camera frames: the pipeline (zxing-wasm first, harder attempts and the other decoders on failure) or one decoder alone.'),
+        frameBudgetMs: z.number().int().min(5).max(1000).default(25).describe('Milliseconds the pipeline may spend on one camera frame before the next frame continues its attempts.'),
+        repeatWindowMs: z.number().int().min(0).max(60000).default(2000).describe('A code still in view is reported once: the same text within this many ms of its last sighting is a repeat.'),
+      })
+      .default({ decoder: 'pipeline', frameBudgetMs: 25, repeatWindowMs: 2000 })
+      .describe('QR codes from the camera (docs/qr.md).'),
     ui: z
       .object({
         locale: z.enum(['vi', 'en']).default('vi').describe('Language the UI starts in; the citizen can switch.'),

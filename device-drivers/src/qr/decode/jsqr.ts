@@ -14,7 +14,8 @@ export class JsqrDecoder implements QrDecoder {
 
   async decode(image: GrayImage, options: QrDecodeOptions = {}): Promise<DecodedQr | undefined> {
     const code = jsQR(grayToRgba(image), image.width, image.height, { inversionAttempts: options.tryHarder ? 'attemptBoth' : 'dontInvert' });
-    if (!code) return undefined;
+    // jsQR can "find" an empty version-1 symbol in noise (seen on a hard frame): no data is never a code.
+    if (!code || code.binaryData.length === 0) return undefined;
     const ecis = code.chunks.flatMap((c) => ('assignmentNumber' in c ? [c.assignmentNumber] : []));
     const bytes = Uint8Array.from(code.binaryData);
     // Bytes under no ECI or the UTF-8 ECI follow the UTF-8 rule; under another ECI, jsQR's own reading stands.

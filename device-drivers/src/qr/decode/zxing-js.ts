@@ -25,6 +25,8 @@ export class ZxingJsDecoder implements QrDecoder {
     const bitmap = new BinaryBitmap(new HybridBinarizer(new RGBLuminanceSource(luminance, image.width, image.height)));
     try {
       const result = this.reader.decode(bitmap, options.tryHarder ? HARD : FAST);
+      // Empty symbols are refused as by the other decoders: in camera frames they are noise taken for a code.
+      if (result.getText() === '') return undefined;
       const points = result.getResultPoints().map((p) => ({ x: p.getX(), y: p.getY() }));
       // The port reports neither the ECI nor the content bytes (only byte-mode segments, which miss digits).
       return { text: result.getText(), bytes: undefined, eci: undefined, points, decoder: this.name };

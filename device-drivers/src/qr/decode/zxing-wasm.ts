@@ -41,7 +41,8 @@ export class ZxingWasmDecoder implements QrDecoder {
     const pixels = { data: grayToRgba(image), width: image.width, height: image.height };
     const results = await readBarcodes(pixels, options.tryHarder ? HARD : FAST);
     // returnErrors is off, so only checked symbols come back; a Structured Append part is a piece of a longer text.
-    const found = results.find((r) => r.isValid && r.format === 'QRCode' && r.sequenceSize === -1);
+    // Empty symbols are refused as by the other decoders: in camera frames they are noise taken for a code.
+    const found = results.find((r) => r.isValid && r.format === 'QRCode' && r.sequenceSize === -1 && r.bytes.length > 0);
     if (!found) return undefined;
     const { topLeft, topRight, bottomRight, bottomLeft } = found.position;
     return { text: symbolText(found.bytes, found.hasECI, found.text), bytes: found.bytes, eci: found.hasECI, points: [topLeft, topRight, bottomRight, bottomLeft], decoder: this.name };
