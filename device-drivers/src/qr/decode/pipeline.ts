@@ -41,8 +41,9 @@ export interface PipelineOptions {
   /** Decoder instances to use (default: one of each). */
   decoders?: Partial<Record<DecoderName, QrDecoder>>;
   /**
-   * Time per frame (ms) after which no further step starts; the next frame resumes the cascade where this one
-   * stopped, so a camera stream keeps its frame rate and still gets every step. Default: no limit (single images).
+   * Time per frame (ms): a further step starts only if its measured cost still fits; the next frame resumes the
+   * cascade where this one stopped, so a camera stream keeps its frame rate and still gets every step. The first
+   * step and the resumed one always run. Default: no limit (single images).
    */
   budgetMs?: number;
   /** Look first where the last code was, with this margin around it (fraction of its size; default 0.6); 0 = off. */
@@ -88,6 +89,7 @@ export class QrFramePipeline {
   private readonly regionFrames: number;
   private region: { points: Point[]; misses: number } | undefined;
   private resumeAt = 0;
+  private readonly cost = new Map<string, number>();
 
   constructor(options: PipelineOptions = {}) {
     this.steps = options.steps ?? DEFAULT_STEPS;
@@ -117,12 +119,16 @@ export class QrFramePipeline {
     const from = Math.max(1, Math.min(this.resumeAt, attempts.length));
     const order = [0, ...Array.from({ length: attempts.length - from }, (_, k) => from + k)];
     for (const [position, index] of order.entries()) {
-      if (position >= 2 && performance.now() - started > this.budgetMs) {
+      const attempt = attempts[index]!;
+      // A step starts only if it is expected to end within the budget (its measured cost so far).
+      if (position >= 2 && performance.now() - started + (this.cost.get(attempt.step.name) ?? 0) > this.budgetMs) {
         this.resumeAt = index;
         this.missed();
         return undefined;
       }
-      const result = await this.run(gray, attempts[index]!);
+      const stepStarted = performance.now();
+      const result = await this.run(gray, attempt);
+      this.recordCost(attempt.step.name, performance.now() - stepStarted);
       if (result) {
         this.region = { points: result.points, misses: 0 };
         this.resumeAt = 0;
@@ -132,6 +138,12 @@ export class QrFramePipeline {
     this.resumeAt = 0;
     this.missed();
     return undefined;
+  }
+
+  /** Moving average of each step's duration, for the budget decision. */
+  private recordCost(step: string, ms: number): void {
+    const previous = this.cost.get(step);
+    this.cost.set(step, previous === undefined ? ms : 0.8 * previous + 0.2 * ms);
   }
 
   private missed(): void {
