@@ -42,10 +42,15 @@ export interface PipelineOptions {
   decoders?: Partial<Record<DecoderName, QrDecoder>>;
   /**
    * Time per frame (ms): a further step starts only if its measured cost still fits; the next frame resumes the
-   * cascade where this one stopped, so a camera stream keeps its frame rate and still gets every step. The first
-   * step and the resumed one always run. Default: no limit (single images).
+   * cascade where this one stopped, so a camera stream keeps its frame rate and still gets every step. The core
+   * steps always run. Default: no limit (single images).
    */
   budgetMs?: number;
+  /**
+   * How many of the first attempts run on every frame whatever the budget (default 2: halved and full frame with
+   * zxing-wasm, so a stream never reads less than zxing-wasm alone would).
+   */
+  coreSteps?: number;
   /** Look first where the last code was, with this margin around it (fraction of its size; default 0.6); 0 = off. */
   regionMargin?: number;
   /** Frames without a code after which the remembered region is forgotten (default 10). */
@@ -89,6 +94,8 @@ export class QrFramePipeline {
   private readonly regionFrames: number;
   private region: { points: Point[]; misses: number } | undefined;
   private resumeAt = 0;
+  private starved = false;
+  private readonly coreSteps: number;
   private readonly cost = new Map<string, number>();
 
   constructor(options: PipelineOptions = {}) {
@@ -100,6 +107,7 @@ export class QrFramePipeline {
       jsqr: options.decoders?.jsqr ?? new JsqrDecoder(),
     };
     this.budgetMs = options.budgetMs ?? Number.POSITIVE_INFINITY;
+    this.coreSteps = options.coreSteps ?? 2;
     this.regionMargin = options.regionMargin ?? 0.6;
     this.regionFrames = options.regionFrames ?? 10;
   }
@@ -108,34 +116,42 @@ export class QrFramePipeline {
   reset(): void {
     this.region = undefined;
     this.resumeAt = 0;
+    this.starved = false;
   }
 
   async decode(frame: RawImage): Promise<PipelineResult | undefined> {
     const started = performance.now();
     const gray = toGray(frame);
     const attempts = this.attempts(gray);
-    // The first (cheapest) attempt always runs, then the one where the last frame's budget ran out, so every step
-    // is reached within a few frames; further attempts only while the budget lasts.
-    const from = Math.max(1, Math.min(this.resumeAt, attempts.length));
-    const order = [0, ...Array.from({ length: attempts.length - from }, (_, k) => from + k)];
-    for (const [position, index] of order.entries()) {
+    // The core attempts always run; the others start where the last frame's budget ran out and go on while each is
+    // expected (by its measured cost) to end within the budget, so on a still scene every step gets its turn.
+    const core = Math.min(this.coreSteps, attempts.length);
+    const from = Math.max(core, Math.min(this.resumeAt, attempts.length));
+    const order = [...Array.from({ length: core }, (_, k) => k), ...Array.from({ length: attempts.length - from }, (_, k) => from + k)];
+    let extras = 0;
+    for (const index of order) {
       const attempt = attempts[index]!;
-      // A step starts only if it is expected to end within the budget (its measured cost so far).
-      if (position >= 2 && performance.now() - started + (this.cost.get(attempt.step.name) ?? 0) > this.budgetMs) {
+      // After a frame that could afford no further step, the resumed one runs anyway: the cascade always advances.
+      const forced = this.starved && index === from;
+      if (index >= core && !forced && performance.now() - started + (this.cost.get(attempt.step.name) ?? 0) > this.budgetMs) {
         this.resumeAt = index;
+        this.starved = extras === 0;
         this.missed();
         return undefined;
       }
+      if (index >= core) extras++;
       const stepStarted = performance.now();
       const result = await this.run(gray, attempt);
       this.recordCost(attempt.step.name, performance.now() - stepStarted);
       if (result) {
         this.region = { points: result.points, misses: 0 };
         this.resumeAt = 0;
+        this.starved = false;
         return result;
       }
     }
     this.resumeAt = 0;
+    this.starved = false;
     this.missed();
     return undefined;
   }
