@@ -43,6 +43,43 @@ export const configSchema = z
       })
       .default({ decoder: 'pipeline', frameBudgetMs: 25, repeatWindowMs: 2000 })
       .describe('QR codes from the camera (docs/qr.md).'),
+    face: z
+      .object({
+        manifest: z.string().default('').describe('Face model manifest (JSON: file, sha256, input/output spec, licence per model); empty = device-drivers/models/face-models.json. A model swap is a new manifest, not code.'),
+        threads: z.number().int().min(1).max(8).default(1).describe('onnxruntime intra-op threads per face model session.'),
+        thresholds: z
+          .object({
+            'public-service': z.number().min(-1).max(1).default(0.35),
+            hospital: z.number().min(-1).max(1).default(0.35),
+            notary: z.number().min(-1).max(1).default(0.4),
+          })
+          .default({ 'public-service': 0.35, hospital: 0.35, notary: 0.4 })
+          .describe('Cosine similarity at or above which the chip photo and the live face match, per device profile; calibrated on the few pairs available here (docs/face.md): re-calibrate on consented local captures before deployment.'),
+        minFaceSize: z.number().int().min(16).max(2000).default(60).describe('Smallest face side in pixels in a live frame.'),
+        minSharpness: z.number().min(0).default(50).describe('Smallest Laplacian variance of the aligned 112x112 face; below it the frame is flagged blurred.'),
+        maxYaw: z.number().min(0).max(90).default(30).describe('Largest head yaw (degrees) for a usable live frame.'),
+        maxPitch: z.number().min(0).max(90).default(30).describe('Largest head pitch (degrees) for a usable live frame.'),
+        liveness: z
+          .object({
+            challenge: z.enum(['none', 'blink', 'turn-left', 'turn-right']).default('blink').describe('Active liveness challenge before the match.'),
+            maxFrames: z.number().int().min(5).max(1000).default(90).describe('Frames the citizen has to complete the challenge.'),
+            turnDegrees: z.number().min(5).max(60).default(20).describe('Yaw (degrees) a head-turn challenge asks for.'),
+            passive: z.boolean().default(false).describe('Also compute the passive anti-spoofing score (UNVALIDATED: logged, never decides).'),
+          })
+          .default({ challenge: 'blink', maxFrames: 90, turnDegrees: 20, passive: false })
+          .describe('Liveness settings.'),
+      })
+      .default({
+        manifest: '',
+        threads: 1,
+        thresholds: { 'public-service': 0.35, hospital: 0.35, notary: 0.4 },
+        minFaceSize: 60,
+        minSharpness: 50,
+        maxYaw: 30,
+        maxPitch: 30,
+        liveness: { challenge: 'blink', maxFrames: 90, turnDegrees: 20, passive: false },
+      })
+      .describe('Face match of the chip photo against the live camera (docs/face.md).'),
     ui: z
       .object({
         locale: z.enum(['vi', 'en']).default('vi').describe('Language the UI starts in; the citizen can switch.'),
