@@ -49,11 +49,11 @@ export const configSchema = z
         threads: z.number().int().min(1).max(8).default(1).describe('onnxruntime intra-op threads per face model session.'),
         thresholds: z
           .object({
-            'public-service': z.number().min(-1).max(1).default(0.35),
-            hospital: z.number().min(-1).max(1).default(0.35),
-            notary: z.number().min(-1).max(1).default(0.4),
+            'public-service': z.number().min(-1).max(1).default(0.4),
+            hospital: z.number().min(-1).max(1).default(0.4),
+            notary: z.number().min(-1).max(1).default(0.45),
           })
-          .default({ 'public-service': 0.35, hospital: 0.35, notary: 0.4 })
+          .default({ 'public-service': 0.4, hospital: 0.4, notary: 0.45 })
           .describe('Cosine similarity at or above which the chip photo and the live face match, per device profile; calibrated on the few pairs available here (docs/face.md): re-calibrate on consented local captures before deployment.'),
         minFaceSize: z.number().int().min(16).max(2000).default(60).describe('Smallest face side in pixels in a live frame.'),
         minSharpness: z.number().min(0).default(50).describe('Smallest Laplacian variance of the aligned 112x112 face; below it the frame is flagged blurred.'),
@@ -72,7 +72,7 @@ export const configSchema = z
       .default({
         manifest: '',
         threads: 1,
-        thresholds: { 'public-service': 0.35, hospital: 0.35, notary: 0.4 },
+        thresholds: { 'public-service': 0.4, hospital: 0.4, notary: 0.45 },
         minFaceSize: 60,
         minSharpness: 50,
         maxYaw: 30,

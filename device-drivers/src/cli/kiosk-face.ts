@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { KioskError, loadConfig, parseCliArgs, runCli } from '@kiosk/common';
-import { FaceEngine, decodeFacePhoto, type FaceAnalysis, type FaceProfile, type FaceSettings } from '../face/index.js';
+import { FaceEngine, decodeFacePhoto, faceSettings, type FaceAnalysis, type FaceProfile, type FaceSettings } from '../face/index.js';
 
 const HELP = `kiosk-face: face match of a chip photo against live camera images
 
@@ -36,8 +36,7 @@ async function readPhoto(path: string): Promise<Awaited<ReturnType<typeof decode
 
 async function engineFor(manifest: string | undefined): Promise<{ engine: FaceEngine; profile: FaceProfile }> {
   const config = loadConfig();
-  const { liveness: _liveness, ...face } = config.face;
-  const settings: Partial<FaceSettings> = { ...face, ...(manifest ? { manifest } : {}) };
+  const settings: FaceSettings = { ...faceSettings(config.face), ...(manifest ? { manifest } : {}) };
   return { engine: await FaceEngine.create(settings), profile: config.device.profile };
 }
 
@@ -106,7 +105,7 @@ async function detectCommand(args: string[]): Promise<number> {
         ...(a.eyesOpen ? [`  eyes open: ${a.eyesOpen.map((p) => p.toFixed(2)).join(' / ')}`] : []),
         ...(a.pose ? [`  head pose: yaw ${a.pose.yaw.toFixed(0)}, pitch ${a.pose.pitch.toFixed(0)}, roll ${a.pose.roll.toFixed(0)} degrees`] : []),
         ...(a.sharpness === undefined ? [] : [`  sharpness: ${a.sharpness.toFixed(0)}`]),
-        `  timings: ${Object.entries(a.timings).map(([k, v]) => `${k} ${ms(v)}`).join(', ')}`,
+        `  timings: ${Object.entries(a.timings).map(([k, v]: [string, number]) => `${k} ${ms(v)}`).join(', ')}`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     }

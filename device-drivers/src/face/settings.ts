@@ -1,31 +1,20 @@
-/** The face section of the kiosk configuration, as the engine uses it (common/src/config-schema.ts validates it). */
-export type FaceProfile = 'public-service' | 'hospital' | 'notary';
+import { configSchema, type KioskConfig } from '@kiosk/common';
 
-export interface FaceSettings {
-  /** Model manifest path; '' = the manifest shipped in device-drivers/models. */
-  manifest: string;
-  threads: number;
-  /** Cosine similarity at or above which a match is accepted, per profile (docs/face.md, calibration). */
-  thresholds: Record<FaceProfile, number>;
+/** The face section of the kiosk configuration as the engine uses it, plus two model constants. */
+export type FaceProfile = KioskConfig['device']['profile'];
+
+export type FaceSettings = Omit<KioskConfig['face'], 'liveness'> & {
+  /** Detector score a face needs. */
   detectScore: number;
-  /** Smallest face side in pixels. */
-  minFaceSize: number;
-  /** Smallest Laplacian variance of the aligned 112x112 face. */
-  minSharpness: number;
   /** Probability below which an eye counts as closed (both closed = flag). */
   eyeOpenMin: number;
-  maxYaw: number;
-  maxPitch: number;
-}
-
-export const DEFAULT_FACE_SETTINGS: FaceSettings = {
-  manifest: '',
-  threads: 1,
-  thresholds: { 'public-service': 0.35, hospital: 0.35, notary: 0.4 },
-  detectScore: 0.7,
-  minFaceSize: 60,
-  minSharpness: 50,
-  eyeOpenMin: 0.5,
-  maxYaw: 30,
-  maxPitch: 30,
 };
+
+// The configuration's defaults are the engine's: one source of truth (common/src/config-schema.ts).
+export const DEFAULT_FACE_SETTINGS: FaceSettings = faceSettings(configSchema.parse({}).face);
+
+/** Engine settings from the configuration's face section (its liveness part drives the challenge, not the engine). */
+export function faceSettings(face: KioskConfig['face']): FaceSettings {
+  const { manifest, threads, thresholds, minFaceSize, minSharpness, maxYaw, maxPitch } = face;
+  return { manifest, threads, thresholds, minFaceSize, minSharpness, maxYaw, maxPitch, detectScore: 0.7, eyeOpenMin: 0.5 };
+}
