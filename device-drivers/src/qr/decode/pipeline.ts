@@ -47,8 +47,8 @@ export interface PipelineOptions {
    */
   budgetMs?: number;
   /**
-   * How many of the first attempts run on every frame whatever the budget (default 2: halved and full frame with
-   * zxing-wasm, so a stream never reads less than zxing-wasm alone would).
+   * How many of the first steps run on every frame whatever the budget, in the remembered region and in the whole
+   * frame (default 2: halved and full frame with zxing-wasm, so a stream never reads less than zxing-wasm alone).
    */
   coreSteps?: number;
   /** Look first where the last code was, with this margin around it (fraction of its size; default 0.6); 0 = off. */
@@ -67,6 +67,7 @@ export interface PipelineResult extends DecodedQr {
 interface Attempt {
   region: Rect | undefined;
   step: PipelineStep;
+  core: boolean;
 }
 
 function boundingBox(points: readonly Point[], margin: number, image: GrayImage): Rect | undefined {
@@ -123,23 +124,25 @@ export class QrFramePipeline {
     const started = performance.now();
     const gray = toGray(frame);
     const attempts = this.attempts(gray);
-    // The core attempts always run; the others start where the last frame's budget ran out and go on while each is
-    // expected (by its measured cost) to end within the budget, so on a still scene every step gets its turn.
-    const core = Math.min(this.coreSteps, attempts.length);
-    const from = Math.max(core, Math.min(this.resumeAt, attempts.length));
-    const order = [...Array.from({ length: core }, (_, k) => k), ...Array.from({ length: attempts.length - from }, (_, k) => from + k)];
-    let extras = 0;
-    for (const index of order) {
-      const attempt = attempts[index]!;
-      // After a frame that could afford no further step, the resumed one runs anyway: the cascade always advances.
-      const forced = this.starved && index === from;
-      if (index >= core && !forced && performance.now() - started + (this.cost.get(attempt.step.name) ?? 0) > this.budgetMs) {
-        this.resumeAt = index;
-        this.starved = extras === 0;
-        this.missed();
-        return undefined;
+    // Core attempts (the first steps, in the remembered region and in the whole frame) always run; the others start
+    // where the last frame's budget ran out and go on while each is expected (by its measured cost) to end within
+    // the budget, so on a still scene every step gets its turn.
+    const core = attempts.filter((a) => a.core);
+    const extras = attempts.filter((a) => !a.core);
+    const from = Math.min(this.resumeAt, extras.length);
+    let extrasRun = 0;
+    for (const attempt of [...core, ...extras.slice(from)]) {
+      if (!attempt.core) {
+        // After a frame that could afford no further step, the resumed one runs anyway: the cascade always advances.
+        const forced = this.starved && extrasRun === 0;
+        if (!forced && performance.now() - started + (this.cost.get(attempt.step.name) ?? 0) > this.budgetMs) {
+          this.resumeAt = from + extrasRun;
+          this.starved = extrasRun === 0;
+          this.missed();
+          return undefined;
+        }
+        extrasRun++;
       }
-      if (index >= core) extras++;
       const stepStarted = performance.now();
       const result = await this.run(gray, attempt);
       this.recordCost(attempt.step.name, performance.now() - stepStarted);
@@ -172,7 +175,9 @@ export class QrFramePipeline {
     return regions.flatMap((r) => {
       const width = r ? r.width : gray.width;
       const pixels = r ? r.width * r.height : gray.width * gray.height;
-      return this.steps.filter((s) => width >= (s.minWidth ?? 0) && pixels <= (s.maxPixels ?? Infinity)).map((step) => ({ region: r, step }));
+      return this.steps
+        .map((step, index) => ({ region: r, step, core: index < this.coreSteps }))
+        .filter(({ step }) => width >= (step.minWidth ?? 0) && pixels <= (step.maxPixels ?? Infinity));
     });
   }
 
