@@ -23,6 +23,8 @@ export interface LoadFaceModelsOptions {
 }
 
 const DETECT_SIZE = { width: 320, height: 240 } as const;
+/** The inner face of the aligned 112x112 crop (eyes, nose, mouth). */
+const SHARPNESS_REGION = { x: 28, y: 40, width: 56, height: 60 } as const;
 const HALF: readonly [number, number, number] = [127, 127, 127];
 const SCALE: readonly [number, number, number] = [128, 128, 128];
 
@@ -96,7 +98,7 @@ export class FaceModels {
 
   /**
    * The face warped onto the 112x112 ArcFace template by the least-squares similarity of the five points, its
-   * L2-normalised 512-d embedding and the Laplacian variance of the aligned face (sharpness at a fixed scale).
+   * L2-normalised 512-d embedding and the Laplacian variance of the aligned inner face (sharpness at a fixed scale).
    */
   async embed(image: RawImage, five: readonly Point[]): Promise<{ embedding: Float32Array; sharpness: number }> {
     const aligned = sampleAffine(image, 112, 112, inverseAffine(fitSimilarity(five, ARCFACE_TEMPLATE)));
@@ -104,7 +106,8 @@ export class FaceModels {
     let norm = 0;
     for (const v of raw) norm += v * v;
     norm = Math.sqrt(norm) || 1;
-    return { embedding: raw.map((v) => v / norm), sharpness: laplacianVariance(toGrey(aligned), 112, 112) };
+    // Eyes to mouth only: the template's margins may hold background or, at the image edge, black fill.
+    return { embedding: raw.map((v) => v / norm), sharpness: laplacianVariance(toGrey(aligned), 112, 112, SHARPNESS_REGION) };
   }
 
   /** Probability that each eye is open (image-left eye first). */

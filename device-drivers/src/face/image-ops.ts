@@ -86,13 +86,19 @@ export function toGrey(patch: Patch, scale = 1): Float32Array {
   return out;
 }
 
-/** Variance of the 4-neighbour Laplacian over a grey image: low = blurred (few sharp edges). */
-export function laplacianVariance(grey: Float32Array, width: number, height: number): number {
+/**
+ * Variance of the 4-neighbour Laplacian over a grey image, or over `region` of it: low = blurred (few sharp edges).
+ */
+export function laplacianVariance(grey: Float32Array, width: number, height: number, region: Rect = { x: 0, y: 0, width, height }): number {
   let sum = 0;
   let sumSq = 0;
   let n = 0;
-  for (let y = 1; y < height - 1; y++) {
-    for (let x = 1; x < width - 1; x++) {
+  const x0 = Math.max(1, region.x);
+  const y0 = Math.max(1, region.y);
+  const x1 = Math.min(width - 1, region.x + region.width);
+  const y1 = Math.min(height - 1, region.y + region.height);
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
       const i = y * width + x;
       const lap = grey[i - 1]! + grey[i + 1]! + grey[i - width]! + grey[i + width]! - 4 * grey[i]!;
       sum += lap;
