@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KioskError } from '@kiosk/common';
 import { createDecoder, DECODER_NAMES, symbolText } from '../../src/qr/index.js';
@@ -53,5 +54,37 @@ describe('decoders', () => {
 
   it('rejects an unknown decoder name', () => {
     expect(() => createDecoder('zbar')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+});
+
+describe('fuzz (fast-check)', () => {
+  it('symbolText never throws and reads exactly the valid UTF-8 byte strings as UTF-8 (500 cases)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.boolean(), (bytes, eci) => {
+        const text = symbolText(bytes, eci, 'decoder');
+        let valid = true;
+        try {
+          new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        } catch {
+          valid = false;
+        }
+        expect(text).toBe(!eci && valid && bytes.length > 0 ? new TextDecoder().decode(bytes) : 'decoder');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('crop keeps any rectangle inside the image (500 cases)', () => {
+    const image = { width: 17, height: 11, data: Uint8Array.from({ length: 187 }, (_, i) => i) };
+    fc.assert(
+      fc.property(fc.integer({ min: -30, max: 30 }), fc.integer({ min: -30, max: 30 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 }), (x, y, width, height) => {
+        const out = crop(image, { x, y, width, height });
+        expect(out.width).toBeLessThanOrEqual(17);
+        expect(out.height).toBeLessThanOrEqual(11);
+        expect(out.data.length).toBe(out.width * out.height);
+        if (out.width > 0 && out.height > 0) expect(out.data[0]).toBe(image.data[Math.max(0, y) * 17 + Math.max(0, x)]);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
