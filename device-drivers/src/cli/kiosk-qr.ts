@@ -18,7 +18,8 @@ Usage:
   kiosk-qr --help
 
 The QR is not signed: its fields are a hint until the card's chip confirms them.
-Exit codes: 0 every image decoded, 1 at least one failed (QR_NOT_FOUND, QR_IMAGE_UNREADABLE), 2 usage error.`;
+Exit codes: 0 every image decoded, 1 at least one failed (QR_NOT_FOUND, QR_IMAGE_UNREADABLE, QR_DECODE_FAILED),
+2 usage error, 70 internal error.`;
 
 type Reader = (path: string) => Promise<{ text: string; eci: boolean | undefined; decoder: string; step?: string }>;
 
