@@ -26,9 +26,8 @@ export class CameraQrScanner extends QrScanner {
   private dropped = 0;
   private readonly onFrame = (frame: CameraFrame): void => void this.process(frame);
   private readonly onCameraError = (err: KioskError): void => this.fail(err);
-  private readonly onStopped = (): void => {
-    this.emit('detached', this.source.device);
-  };
+  private attached = false;
+  private readonly onStopped = (): void => this.markDetached();
 
   constructor(camera: Camera, options: CameraQrScannerOptions = {}) {
     super();
@@ -54,6 +53,7 @@ export class CameraQrScanner extends QrScanner {
       this.detach();
       throw err;
     }
+    this.attached = true;
     this.emit('attached', this.source.device);
   }
 
@@ -63,6 +63,13 @@ export class CameraQrScanner extends QrScanner {
     this.detach();
     this.pipeline.reset();
     this.last = undefined;
+    this.markDetached();
+  }
+
+  /** 'detached' once per start, whether the camera ended by itself (a finite source) or stop() was called. */
+  private markDetached(): void {
+    if (!this.attached) return;
+    this.attached = false;
     this.emit('detached', this.source.device);
   }
 

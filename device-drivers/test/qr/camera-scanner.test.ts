@@ -51,6 +51,17 @@ describe('CameraQrScanner', () => {
     expect(first!.receivedAt).toBeLessThanOrEqual(performance.timeOrigin + performance.now());
   });
 
+  it('reports detached once when the camera ends and is then stopped', async () => {
+    const scanner = new CameraQrScanner(new SimulatedCamera({ source: [EMPTY], fps: 50, loop: false }));
+    let detached = 0;
+    scanner.on('detached', () => detached++);
+    const ended = new Promise<void>((resolve) => scanner.once('detached', () => resolve()));
+    await scanner.start();
+    await ended;
+    await scanner.stop();
+    expect(detached).toBe(1);
+  });
+
   it('fails to start when the camera does', async () => {
     const scanner = new CameraQrScanner(new SimulatedCamera({ source: '/nonexistent/kiosk-camera' }));
     await expect(scanner.start()).rejects.toMatchObject({ code: 'CAMERA_START_FAILED' });
