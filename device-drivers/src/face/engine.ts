@@ -46,6 +46,11 @@ export interface FaceMatchResult {
   quality: { reference: QualityFlag[]; live: QualityFlag[][] };
   /** Live frames that passed the quality checks and were compared. */
   usableFrames: number;
+  /**
+   * Passive anti-spoofing probability of a live face on the best frame, when enabled (face.liveness.passive).
+   * UNVALIDATED: no spoof data exists to check it, so it is recorded and never changes the decision.
+   */
+  passiveLiveness?: { score: number; model: string; validated: false };
   timings: { reference: StageTimings; live: StageTimings[]; totalMs: number };
 }
 
@@ -136,6 +141,7 @@ export class FaceEngine {
     const ref = await this.analyse(reference, false);
     if (!ref.embedding) throw new KioskError('FACE_NOT_FOUND', 'no face found in the reference (chip) photo', { details: { flags: ref.flags } });
     let best: number | null = null;
+    let bestFrame: { image: RawImage; box: FaceBox } | undefined;
     let usable = 0;
     const analyses: FaceAnalysis[] = [];
     for (const frame of live) {
@@ -144,8 +150,13 @@ export class FaceEngine {
       if (!a.embedding || a.flags.some((f) => BLOCKING.includes(f))) continue;
       usable++;
       const score = cosineSimilarity(ref.embedding, a.embedding);
-      best = best === null ? score : Math.max(best, score);
+      if (best === null || score > best) {
+        best = score;
+        bestFrame = { image: frame, box: a.box! };
+      }
     }
+    // Class 0 is what the package's own code reports as "live"; see docs/face.md.
+    const passive = this.settings.passiveLiveness && bestFrame ? (await this.models.passiveLiveness(bestFrame.image, bestFrame.box))[0]! : undefined;
     const decision: MatchDecision = best === null ? 'retry' : best >= threshold ? 'accepted' : 'rejected';
     const ids = this.models.ids;
     return {
@@ -156,6 +167,7 @@ export class FaceEngine {
       models: { detect: ids.detect, landmark: ids.landmark, feature: ids.feature, eye: ids.eye, pose: ids.pose },
       quality: { reference: ref.flags, live: analyses.map((a) => a.flags) },
       usableFrames: usable,
+      ...(passive === undefined ? {} : { passiveLiveness: { score: passive, model: ids.liveness, validated: false as const } }),
       timings: { reference: ref.timings, live: analyses.map((a) => a.timings), totalMs: performance.now() - start },
     };
   }
