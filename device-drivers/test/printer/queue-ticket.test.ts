@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { composeQueueTicket, formatTicketTime, type QueueTicket } from '../../src/printer/queue-ticket.js';
 import { layoutEscPos } from '../../src/printer/escpos-render.js';
 import { SimulatedPrinter } from '../../src/printer/simulated-printer.js';
-import { decodeQrInPng } from './png-qr.js';
+import { decodeQrInImage as decodeQrInPng } from '../../src/qr/index.js';
 
 const RESULTS = join(import.meta.dirname, '../../../test-results');
 

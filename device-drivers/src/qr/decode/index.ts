@@ -5,3 +5,4 @@ export { JsqrDecoder } from './jsqr.js';
 export { QrFramePipeline, DEFAULT_STEPS, type PipelineOptions, type PipelineResult, type PipelineStep } from './pipeline.js';
 export { toGray, crop, halve, boxBlur3, type GrayImage, type Rect } from './gray-image.js';
 export { createDecoder } from './create-decoder.js';
+export { decodeQrInImage } from './decode-image.js';
