@@ -5,11 +5,11 @@ import { FaceEngine, decodeFacePhoto, faceSettings, type FaceAnalysis, type Face
 const HELP = `kiosk-face: face match of a chip photo against live camera images
 
 Usage:
-  kiosk-face match CHIP_IMAGE LIVE_IMAGE... [--profile public-service|hospital|notary] [--json]
+  kiosk-face match CHIP_IMAGE LIVE_IMAGE... [--profile public-service|hospital|notary] [--manifest FILE] [--json]
       compare the chip photo (JPEG, JPEG 2000 or any image sharp reads) with each live image; the best score
       among the live images that pass the quality checks decides. Prints score, threshold, decision, quality
       flags per image and timings. Only the result is printed: no pixels or embeddings.
-  kiosk-face detect IMAGE [--json]
+  kiosk-face detect IMAGE [--manifest FILE] [--json]
       faces found, quality flags, eye-open probabilities, head pose and sharpness of the largest face, timings
   kiosk-face --help
 
