@@ -27,6 +27,25 @@ export function runCli(name: string, main: () => Promise<number | void>): void {
   );
 }
 
+export type Subcommand = (args: string[]) => Promise<number | void>;
+
+/**
+ * A multi-command CLI (`tool COMMAND [ARGS]`): runs the named command under runCli; no command prints the help and
+ * exits 2, `--help`/`-h`/`help` prints it and exits 0, an unknown one is a USAGE error.
+ */
+export function runCommands(name: string, help: string, commands: Record<string, Subcommand>): void {
+  runCli(name, async () => {
+    const [command, ...rest] = process.argv.slice(2);
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      process.stdout.write(`${help}\n`);
+      return command === undefined ? 2 : 0;
+    }
+    const run = Object.hasOwn(commands, command) ? commands[command] : undefined;
+    if (!run) throw new KioskError('USAGE', `unknown command "${command}"\n\n${help}`);
+    return run(rest);
+  });
+}
+
 type ParseArgsConfig = NonNullable<Parameters<typeof parseArgs>[0]>;
 
 /** node:util parseArgs with its errors turned into USAGE errors that carry the command's help text. */

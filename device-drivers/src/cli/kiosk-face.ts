@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { KioskError, loadConfig, parseCliArgs, runCli } from '@kiosk/common';
+import { KioskError, loadConfig, parseCliArgs, runCommands } from '@kiosk/common';
 import { FaceEngine, decodeFacePhoto, faceSettings, type FaceAnalysis, type FaceProfile, type FaceSettings } from '../face/index.js';
 
 const HELP = `kiosk-face: face match of a chip photo against live camera images
@@ -115,20 +115,7 @@ async function detectCommand(args: string[]): Promise<number> {
   }
 }
 
-runCli('kiosk-face', async () => {
-  const [command, ...rest] = process.argv.slice(2);
-  switch (command) {
-    case 'match':
-      return matchCommand(rest);
-    case 'detect':
-      return detectCommand(rest);
-    case undefined:
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stdout.write(`${HELP}\n`);
-      return command === undefined ? 2 : 0;
-    default:
-      throw new KioskError('USAGE', `unknown command "${command}"\n\n${HELP}`);
-  }
+runCommands('kiosk-face', HELP, {
+  match: matchCommand,
+  detect: detectCommand,
 });

@@ -1,4 +1,4 @@
-import { KioskError, isKioskError, parseCliArgs, runCli } from '@kiosk/common';
+import { KioskError, isKioskError, parseCliArgs, runCommands } from '@kiosk/common';
 import { readImageFile } from '../camera/raw-image.js';
 import { parseIdQr, type IdQrResult } from '../qr/cccd-qr.js';
 import { createDecoder } from '../qr/decode/create-decoder.js';
@@ -90,18 +90,6 @@ async function decodeCommand(args: string[]): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-runCli('kiosk-qr', async () => {
-  const [command, ...rest] = process.argv.slice(2);
-  switch (command) {
-    case 'decode':
-      return decodeCommand(rest);
-    case undefined:
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stdout.write(`${HELP}\n`);
-      return command === undefined ? 2 : 0;
-    default:
-      throw new KioskError('USAGE', `unknown command "${command}"\n\n${HELP}`);
-  }
+runCommands('kiosk-qr', HELP, {
+  decode: decodeCommand,
 });

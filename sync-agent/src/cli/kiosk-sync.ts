@@ -1,4 +1,4 @@
-import { KioskError, parseCliArgs, runCli } from '@kiosk/common';
+import { KioskError, parseCliArgs, runCommands } from '@kiosk/common';
 import { DEFAULT_BACKOFF, classifyAnswer } from '../delivery-policy.js';
 
 const HELP = `kiosk-sync: the sync agent (outbox relay to upstream systems)
@@ -34,12 +34,6 @@ async function policy(args: string[]): Promise<number> {
   return 0;
 }
 
-runCli('kiosk-sync', async () => {
-  const [command, ...rest] = process.argv.slice(2);
-  if (command === 'policy') return policy(rest);
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${HELP}\n`);
-    return command === undefined ? 2 : 0;
-  }
-  throw new KioskError('USAGE', `unknown command "${command}"\n\n${HELP}`);
+runCommands('kiosk-sync', HELP, {
+  policy: policy,
 });
