@@ -6,35 +6,14 @@ import { fromHex, toHex } from '../../src/emrtd/bytes.js';
 import { retailMac, tdesCbcDecrypt, tdesCbcEncrypt } from '../../src/emrtd/crypto/des.js';
 import { deriveKey, KDF_ENC, KDF_MAC } from '../../src/emrtd/crypto/kdf.js';
 import { SecureMessaging, SecureMessagingTransceiver } from '../../src/emrtd/sm/secure-messaging.js';
+import { ICAO_APPENDIX_D } from '../../src/testing/icao-9303-vectors.js';
 
 // ICAO Doc 9303 Part 11, Appendix D (BAC and 3DES secure messaging worked example).
-const MRZ_INFORMATION = 'L898902C<369080619406236';
-const RND_IFD = '781723860C06C226';
-const K_IFD = '0B795240CB7049B01C19B33E32804F0B';
-const RND_IC = '4608F91988702212';
-const K_IC = '0B4F80323EB3191CB04970CB4052790B';
-const E_IFD_M_IFD = '72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F25F1448EEA8AD90A7';
-const E_IC_M_IC = '46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F2F2D235D074D7449';
-const KS_ENC = '979EC13B1CBFE9DCD01AB0FED307EAE5';
-const KS_MAC = 'F1CB1F1FB5ADF208806B89DC579DC1F8';
-const SSC = '887022120C06C226';
-const EF_COM = '60145F0104303130365F36063034303030305C026175';
+const { MRZ_INFORMATION, RND_IFD, K_IFD, RND_IC, K_IC, E_IFD_M_IFD, E_IC_M_IC, KS_ENC, KS_MAC, SSC, EF_COM, SM_EXCHANGES } = ICAO_APPENDIX_D;
 
 const BAC_STEPS = [
   { command: '0084000008', response: `${RND_IC}9000` },
   { command: `0082000028${E_IFD_M_IFD}28`, response: `${E_IC_M_IC}9000` },
-];
-
-/** Appendix D.4: plain command, protected command, protected response, plain response data. */
-const SM_EXCHANGES = [
-  { plain: '00A4020C02011E', protected: '0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800', response: '990290008E08FA855A5D4C50A8ED9000', data: '' },
-  { plain: '00B0000004', protected: '0CB000000D9701048E08ED6705417E96BA5500', response: '8709019FF0EC34F9922651990290008E08AD55CC17140B2DED9000', data: '60145F01' },
-  {
-    plain: '00B0000412',
-    protected: '0CB000040D9701128E082EA28A70F3C7B53500',
-    response: '871901FB9235F4E4037F2327DCC8964F1F9B8C30F42C8E2FFF224A990290008E08C8B2787EAEA07D749000',
-    data: '04303130365F36063034303030305C026175',
-  },
 ];
 
 describe('ICAO 9303-11 Appendix D.1-D.2: BAC keys', () => {
