@@ -88,6 +88,17 @@ export const configSchema = z
       })
       .default({ locale: 'vi', idleResetSeconds: 60, browser: '/usr/bin/chromium' })
       .describe('The kiosk screen.'),
+    store: z
+      .object({
+        path: z.string().min(1).default('data/kiosk-store.db').describe('SQLite database file of the transaction store (WAL mode: the -wal and -shm files sit next to it).'),
+        keyFile: z.string().min(1).default('data/store-wrap.key').describe('Device key file (32 random bytes, mode 0600) that wraps the data keys; created on first start; refused when group/other can read it.'),
+        signingKeyFile: z.string().min(1).default('data/store-signing.pem').describe('Ed25519 private key (PKCS#8 PEM, mode 0600) that signs audit-log checkpoints; created on first start.'),
+        retentionDays: z.number().int().min(0).max(3650).default(30).describe('Days personal fields are kept after every delivery of a transaction succeeded; then they are erased (0 = right after delivery).'),
+        busyTimeoutMs: z.number().int().min(0).max(60000).default(5000).describe('How long a write waits for the other process (kiosk service or sync agent) to release the database.'),
+        checkpointEvery: z.number().int().min(1).max(100000).default(100).describe('A signed audit checkpoint is written after this many audit entries.'),
+      })
+      .default({ path: 'data/kiosk-store.db', keyFile: 'data/store-wrap.key', signingKeyFile: 'data/store-signing.pem', retentionDays: 30, busyTimeoutMs: 5000, checkpointEvery: 100 })
+      .describe('The local transaction store (docs/store.md).'),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level; personal data is redacted at every level.'),
