@@ -1,0 +1,113 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { KioskError } from '@kiosk/common';
+import type { Db } from './database.js';
+import type { KeyProvider } from './key-provider.js';
+
+/**
+ * Field-level AES-256-GCM for personal data. A sealed field is `01 | key id (u32 BE) | IV (12) | tag (16) | ciphertext`;
+ * the key id names the data key, so rows written before a rotation stay readable. The additional data binds a
+ * ciphertext to its table, column and row: a sealed field copied into another row does not decrypt.
+ */
+const FORMAT = 1;
+const HEADER = 1 + 4 + 12 + 16;
+
+export function sealField(key: Buffer, keyId: number, plaintext: Buffer, aad: string): Buffer {
+  const header = Buffer.alloc(5);
+  header.writeUInt8(FORMAT, 0);
+  header.writeUInt32BE(keyId, 1);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(aad));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([header, iv, cipher.getAuthTag(), body]);
+}
+
+export function sealedKeyId(sealed: Buffer): number {
+  if (sealed.length < HEADER || sealed[0] !== FORMAT) throw new KioskError('STORE_DECRYPT_FAILED', 'an encrypted field has an unknown format');
+  return sealed.readUInt32BE(1);
+}
+
+export function openField(key: Buffer, sealed: Buffer, aad: string): Buffer {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(5, 17)).setAAD(Buffer.from(aad));
+    decipher.setAuthTag(sealed.subarray(17, HEADER));
+    return Buffer.concat([decipher.update(sealed.subarray(HEADER)), decipher.final()]);
+  } catch (cause) {
+    throw new KioskError('STORE_DECRYPT_FAILED', `an encrypted field (${aad.split(':')[0]}) does not decrypt: altered or moved`, { cause });
+  }
+}
+
+const INDEX_KEY_SETTING = 'citizen_index_key';
+
+/**
+ * The data keys of one database, unwrapped in memory, plus the key of the citizen index. The index key does not
+ * rotate with the data keys (a rotation would otherwise have to rehash every row before search works again).
+ */
+export class Keyring {
+  readonly #db: Db;
+  readonly #provider: KeyProvider;
+  readonly #keys = new Map<number, Buffer>();
+  #indexKey: Buffer | undefined;
+
+  constructor(db: Db, provider: KeyProvider) {
+    this.#db = db;
+    this.#provider = provider;
+  }
+
+  get description(): string {
+    return this.#provider.description;
+  }
+
+  /** Creates the first data key and the index key on a new database (inside the caller's write transaction). */
+  ensureKeys(now: number): void {
+    if (!this.#db.prepare('SELECT 1 FROM data_keys LIMIT 1').get()) this.addDataKey(now);
+    if (!this.#db.prepare('SELECT 1 FROM settings WHERE key = ?').get(INDEX_KEY_SETTING)) {
+      this.#db.prepare('INSERT INTO settings (key, value) VALUES (?, ?)').run(INDEX_KEY_SETTING, this.#provider.wrap(randomBytes(32)).toString('base64'));
+    }
+  }
+
+  /** A new data key becomes the current one; returns its id. */
+  addDataKey(now: number): number {
+    const key = randomBytes(32);
+    const id = Number(this.#db.prepare('INSERT INTO data_keys (wrapped, created_at) VALUES (?, ?)').run(this.#provider.wrap(key), now).lastInsertRowid);
+    this.#keys.set(id, key);
+    return id;
+  }
+
+  /** The newest data key, read from the database so a rotation by the other process is seen at once. */
+  current(): { id: number; key: Buffer } {
+    const row = this.#db.prepare('SELECT max(id) AS id FROM data_keys WHERE retired_at IS NULL').get() as { id: number | null };
+    if (row.id === null) throw new KioskError('STORE_KEY_UNAVAILABLE', 'the store has no data key');
+    return { id: row.id, key: this.key(row.id) };
+  }
+
+  key(id: number): Buffer {
+    let key = this.#keys.get(id);
+    if (!key) {
+      const row = this.#db.prepare('SELECT wrapped FROM data_keys WHERE id = ?').get(id) as { wrapped: Buffer } | undefined;
+      if (!row) throw new KioskError('STORE_DECRYPT_FAILED', `data key ${id} does not exist (erased after rotation?)`);
+      key = this.#provider.unwrap(row.wrapped);
+      this.#keys.set(id, key);
+    }
+    return key;
+  }
+
+  seal(value: unknown, aad: string): { sealed: Buffer; keyId: number } {
+    const { id, key } = this.current();
+    return { sealed: sealField(key, id, Buffer.from(JSON.stringify(value)), aad), keyId: id };
+  }
+
+  open(sealed: Buffer, aad: string): unknown {
+    return JSON.parse(openField(this.key(sealedKeyId(sealed)), sealed, aad).toString('utf8')) as unknown;
+  }
+
+  /** Keyed hash of a citizen ID: equal IDs give equal hashes, and the hash reveals nothing without the key. */
+  citizenHash(idNumber: string): Buffer {
+    if (!/^(\d{12}|\d{9})$/.test(idNumber)) throw new KioskError('STORE_FIELD_REJECTED', 'a citizen ID number has 12 digits (CCCD) or 9 digits (old CMND)');
+    if (!this.#indexKey) {
+      const row = this.#db.prepare('SELECT value FROM settings WHERE key = ?').get(INDEX_KEY_SETTING) as { value: string } | undefined;
+      if (!row) throw new KioskError('STORE_KEY_UNAVAILABLE', 'the store has no citizen index key');
+      this.#indexKey = this.#provider.unwrap(Buffer.from(row.value, 'base64'));
+    }
+    return createHmac('sha256', this.#indexKey).update(`citizen-id:${idNumber}`).digest();
+  }
+}
