@@ -88,6 +88,22 @@ export const configSchema = z
       })
       .default({ locale: 'vi', idleResetSeconds: 60, browser: '/usr/bin/chromium' })
       .describe('The kiosk screen.'),
+    trust: z
+      .object({
+        folder: z.string().min(1).default('data/trust').describe('Trust-store folder of CSCA certificates and CRLs (csca/*.der, crl/*.der, as `kiosk-card trust` writes them, plus PEM/DER files at its top level); docs/verification.md.'),
+        pins: z
+          .array(
+            z.object({
+              fingerprint: z.string().regex(/^[0-9a-fA-F:]{64,95}$/).describe('SHA-256 of the CSCA certificate DER, hex (colons allowed).'),
+              country: z.string().length(2).describe('ISO 3166-1 alpha-2 country the certificate must name.'),
+              note: z.string().optional(),
+            }),
+          )
+          .default([])
+          .describe('Pinned CSCA certificates (e.g. Vietnam\'s, which is not in the public PKD): trusted wherever read from, and the anchors a master list import must chain to.'),
+      })
+      .default({ folder: 'data/trust', pins: [] })
+      .describe('Document verification trust store (docs/verification.md); the policy follows device.profile (notary: the notary policy, otherwise the hospital policy).'),
     store: z
       .object({
         path: z.string().min(1).default('data/kiosk-store.db').describe('SQLite database file of the transaction store (WAL mode: the -wal and -shm files sit next to it).'),

@@ -5,13 +5,19 @@ import { PcscService } from '../smartcard/pcsc/pcsc-service.js';
 import { accessKeyFromOptions, type AccessKey } from '../emrtd/access/access-keys.js';
 import { assertHolderReadable, holderOf, parseCardRead, type CardRead, type Holder } from '../emrtd/parse-card.js';
 import { readCardFiles, type ReadProgressEvent } from '../emrtd/read-card-files.js';
+import { authenticateChip, type ChipChecks } from '../verify/chip-checks.js';
+import { verifyDocument } from '../verify/passive-authentication.js';
 import { accessKeysFromQr } from './qr-access-keys.js';
+import { formatVerdict, verdictJson, verificationSetup, VERIFY_OPTIONS, VERIFY_OPTIONS_HELP } from './verification-options.js';
 
 export const READ_USAGE = `kiosk-card read [--reader NAME] (--can N | --mrz DOCNO,YYMMDD,YYMMDD | --qr TEXT) [--json] [--out DIR]
-                 [--no-bac] [--wait SECONDS]`;
+                 [--no-bac] [--wait SECONDS] [--trust PATH] [--policy hospital|notary] [--at YYYY-MM-DD]`;
 
 export const READ_HELP = `  ${READ_USAGE}
-      read a CCCD / Căn cước chip (or any ICAO eMRTD) and print the holder's data.
+      read a CCCD / Căn cước chip (or any ICAO eMRTD), verify it (Passive Authentication against the trust
+      store, Active Authentication with DG15's key, Chip Authentication with DG14's) and print the holder's data
+      and the verdict: each check passed / failed / not-possible, and the decision under the policy.
+      Exit 1 when the policy rejects the card (the data and the verdict are still printed).
       Access key: --can (6 digits; on CCCD the last 6 digits of the ID number), --mrz (document number = last 9
       digits of the ID, date of birth, date of expiry), or --qr (the text of the card's QR code: PACE with its CAN
       first, then BAC with the expiry dates the renewal rule gives).
@@ -20,6 +26,7 @@ export const READ_HELP = `  ${READ_USAGE}
                   the face image(s) to DIR
       --no-bac    refuse cards that offer only BAC (policy)
       --wait S    seconds to wait for a card (default 30)
+${VERIFY_OPTIONS_HELP}
       Progress is shown on stderr when it is a terminal.`;
 
 const LABELS: Array<[keyof Holder, string]> = [
@@ -107,6 +114,7 @@ export async function readCommand(args: string[], help: string): Promise<number>
         out: { type: 'string' },
         'no-bac': { type: 'boolean' },
         wait: { type: 'string' },
+        ...VERIFY_OPTIONS,
       },
       strict: true,
     },
@@ -118,6 +126,7 @@ export async function readCommand(args: string[], help: string): Promise<number>
   const waitSeconds = Number(values.wait ?? 30);
   if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) throw new KioskError('USAGE', `--wait must be a positive number of seconds\n\n${help}`);
 
+  const setup = await verificationSetup(values, help);
   const service = PcscService.open();
   try {
     const readers = await service.listReaders();
@@ -133,9 +142,12 @@ export async function readCommand(args: string[], help: string): Promise<number>
     const progress = progressPrinter(process.stderr.isTTY === true && !values.json);
     const started = performance.now();
     let read: CardRead;
+    let chip: ChipChecks;
     try {
       const raw = await readCardFiles(session, { key: keys, atr: session.atr, allowBac: !values['no-bac'], onProgress: progress.onProgress });
       read = parseCardRead(raw);
+      if (!raw.channel) throw new KioskError('CARD_SM_FAILED', 'the read left no secure-messaging session for Active and Chip Authentication');
+      chip = await authenticateChip(session, raw.channel, read);
     } finally {
       progress.done();
       await session.close();
@@ -144,9 +156,11 @@ export async function readCommand(args: string[], help: string): Promise<number>
     const written = values.out ? writeOut(values.out, read) : [];
     assertHolderReadable(read);
     const holder = holderOf(read);
+    const verdict = verifyDocument({ files: read.files, issuingState: read.mrz?.issuingState, trust: setup.trust, at: setup.at, policy: setup.policy, ...chip });
+    const code = verdict.decision === 'reject' ? 1 : 0;
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ reader: reader.name, ...summary(read, holder, durationMs), written }, null, 2)}\n`);
-      return 0;
+      process.stdout.write(`${JSON.stringify({ reader: reader.name, ...summary(read, holder, durationMs), verification: verdictJson(verdict), written }, null, 2)}\n`);
+      return code;
     }
     for (const [key, label] of LABELS) {
       const value = holder[key];
@@ -160,7 +174,8 @@ export async function readCommand(args: string[], help: string): Promise<number>
     for (const s of read.skipped) process.stdout.write(`skipped: ${s.file}: ${s.reason}\n`);
     for (const p of read.problems) process.stdout.write(`problem: ${p.file}: [${p.code}] ${p.message}\n`);
     if (written.length) process.stdout.write(`wrote ${written.length} files to ${values.out}\n`);
-    return 0;
+    process.stdout.write(`\n${formatVerdict(verdict)}`);
+    return code;
   } finally {
     service.close();
   }

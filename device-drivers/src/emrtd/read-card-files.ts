@@ -51,6 +51,8 @@ export interface RawCardRead {
   /** Files that were not read, with the reason (EAC-protected, absent, not listed in EF.COM). */
   skipped: Array<{ file: LdsFileName; reason: string }>;
   restarts: number;
+  /** The secure-messaging channel the files were read under, usable until the card session closes (Active and Chip Authentication run on it). */
+  channel?: SecureMessagingTransceiver;
 }
 
 export const DEFAULT_FILES: readonly LdsFileName[] = ['EF.COM', 'EF.SOD', 'DG1', 'DG2', 'DG13', 'DG14', 'DG15'];
@@ -168,5 +170,5 @@ export async function readCardFiles(card: ApduTransceiver, options: ReadCardOpti
     access.paceProtocol = paceInfo.protocol;
     access.parameterId = paceInfo.parameterId;
   }
-  return { access, files, skipped, restarts };
+  return { access, files, skipped, restarts, channel: session.channel };
 }

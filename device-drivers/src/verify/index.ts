@@ -24,3 +24,4 @@ export {
   type LdifContent,
 } from './trust-store.js';
 export { verifyDocument, HOSPITAL_POLICY, NOTARY_POLICY, type Verdict, type VerificationPolicy, type VerifyDocumentInput, type DsChainResult, type ChipCheckInput } from './passive-authentication.js';
+export { authenticateChip, OFFLINE_CHIP_CHECKS, type ChipChecks } from './chip-checks.js';

@@ -65,7 +65,7 @@ export const NOTARY_POLICY: VerificationPolicy = {
 };
 
 export interface ChipCheckInput {
-  outcome: 'passed' | 'failed';
+  outcome: CheckOutcome;
   reason?: string;
 }
 

@@ -379,18 +379,29 @@ export async function readPins(file: string): Promise<PinnedCertificate[]> {
 const CSCA_DIR = 'csca';
 const CRL_DIR = 'crl';
 
-/** Loads a trust folder (csca/*.der, crl/*.der, as `add` and `importTrustFile` write them) under the given pins. */
+/**
+ * Loads a trust folder (csca/*.der, crl/*.der, as `add` and `importTrustFile` write them) under the given pins,
+ * plus any PEM/DER certificate or CRL files dropped at its top level (*.pem, *.crt, *.cer, *.der, *.crl).
+ */
 export async function loadTrustStore(folder: string, pins: readonly PinnedCertificate[] = []): Promise<TrustStore> {
   const store = new TrustStore(pins);
   for (const der of await readFolder(join(folder, CSCA_DIR))) store.addCsca(der);
   for (const der of await readFolder(join(folder, CRL_DIR))) store.addCrl(der);
+  for (const bytes of await readFolder(folder, LOOSE_FILE)) {
+    for (const object of readTrustObjects(bytes)) {
+      if (object.kind === 'crl') store.addCrl(object.der);
+      else store.addCsca(object.der);
+    }
+  }
   return store;
 }
 
-async function readFolder(folder: string): Promise<Uint8Array[]> {
+const LOOSE_FILE = /\.(pem|crt|cer|der|crl)$/i;
+
+async function readFolder(folder: string, pattern = /\.der$/): Promise<Uint8Array[]> {
   let names: string[];
   try {
-    names = (await readdir(folder)).filter((n) => n.endsWith('.der')).sort();
+    names = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isFile() && pattern.test(e.name)).map((e) => e.name).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new KioskError('CONFIG_FILE_UNREADABLE', `trust folder ${folder} is unreadable`, { cause: err });

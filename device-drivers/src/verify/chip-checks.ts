@@ -1,0 +1,57 @@
+import { isKioskError } from '@kiosk/common';
+import type { ApduTransceiver } from '../smartcard/transceiver.js';
+import { performActiveAuthentication } from '../emrtd/auth/active-authentication.js';
+import { performChipAuthentication } from '../emrtd/auth/chip-authentication.js';
+import type { CardRead } from '../emrtd/parse-card.js';
+import type { SecureMessagingTransceiver } from '../emrtd/sm/secure-messaging.js';
+import type { ActiveAuthenticationInfo, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo } from '../emrtd/security-infos-types.js';
+import type { CheckResult } from './signature.js';
+
+/**
+ * The chip's half of document verification, run on the secure-messaging session of the read: Active Authentication
+ * when DG15 holds a key, then Chip Authentication when DG14 holds one. AA goes first because a failed CA leaves the
+ * chip on keys the terminal does not have, which ends the session. A chip that refuses or answers garbage fails the
+ * check; only a key or protocol this terminal does not implement makes it 'not-possible'.
+ */
+export interface ChipChecks {
+  activeAuthentication: CheckResult;
+  chipAuthentication: CheckResult;
+}
+
+/** What a verifier of files alone (kiosk-card verify) reports for the checks only a present chip can answer. */
+export const OFFLINE_CHIP_CHECKS: ChipChecks = {
+  activeAuthentication: { outcome: 'not-possible', reason: 'Active Authentication needs the chip: not possible offline' },
+  chipAuthentication: { outcome: 'not-possible', reason: 'Chip Authentication needs the chip: not possible offline' },
+};
+
+/** Errors that mean "this terminal cannot run the protocol", as opposed to a chip that failed it. */
+const unsupported = (err: unknown): boolean => isKioskError(err, 'CARD_UNSUPPORTED');
+
+async function outcomeOf(what: string, run: () => Promise<{ outcome: 'passed' | 'failed'; reason?: string | undefined; algorithm?: string }>): Promise<CheckResult> {
+  try {
+    const result = await run();
+    const detail = result.reason ?? result.algorithm ?? '';
+    return { outcome: result.outcome, reason: `${what} ${result.outcome}${detail ? `: ${detail}` : ''}` };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (unsupported(err)) return { outcome: 'not-possible', reason: `${what}: ${message}` };
+    // A chip that refuses the command, sends a malformed key or breaks secure messaging has not authenticated.
+    if (isKioskError(err) || err instanceof RangeError) return { outcome: 'failed', reason: `${what} failed: ${message}` };
+    throw err;
+  }
+}
+
+export async function authenticateChip(card: ApduTransceiver, channel: SecureMessagingTransceiver, read: Pick<CardRead, 'dg14' | 'activeAuthenticationKey' | 'files'>): Promise<ChipChecks> {
+  const aaKey = read.activeAuthenticationKey;
+  const aaInfo = read.dg14.find((i): i is ActiveAuthenticationInfo => i.kind === 'active-authentication');
+  const activeAuthentication: CheckResult = aaKey
+    ? await outcomeOf('Active Authentication', () => performActiveAuthentication(channel, aaKey.spki, aaInfo?.signatureAlgorithm ? { signatureAlgorithm: aaInfo.signatureAlgorithm } : {}))
+    : { outcome: 'not-possible', reason: read.files.has('DG15') ? 'DG15 is malformed: no Active Authentication key' : 'the card has no DG15 (no Active Authentication)' };
+
+  const caKey = read.dg14.find((i): i is ChipAuthenticationPublicKeyInfo => i.kind === 'chip-authentication-public-key');
+  const caInfo = read.dg14.find((i): i is ChipAuthenticationInfo => i.kind === 'chip-authentication');
+  const chipAuthentication: CheckResult = caKey
+    ? await outcomeOf('Chip Authentication', () => performChipAuthentication(card, channel, caInfo, caKey))
+    : { outcome: 'not-possible', reason: read.files.has('DG14') ? 'DG14 holds no Chip Authentication public key' : 'the card has no DG14 (no Chip Authentication)' };
+  return { activeAuthentication, chipAuthentication };
+}
