@@ -1,0 +1,271 @@
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isKioskError } from '@kiosk/common';
+import type { TransactionStore } from '@kiosk/store';
+import { PERSONA_A, PERSONA_B, openTempStore, submission, tempStoreDir } from './helpers/temp-store.js';
+
+let dir: ReturnType<typeof tempStoreDir>;
+let store: TransactionStore;
+let clock: number;
+
+beforeEach(() => {
+  dir = tempStoreDir();
+  clock = Date.UTC(2026, 0, 5, 8, 0, 0);
+  store = openTempStore(dir, { now: () => clock });
+});
+afterEach(() => {
+  store.close();
+  dir.cleanup();
+});
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return isKioskError(err) ? err.code : `untyped: ${String(err)}`;
+  }
+  return undefined;
+}
+
+describe('recording', () => {
+  it('records a transaction with its deliveries and reads them back decrypted', () => {
+    const rec = store.recordTransaction(submission(PERSONA_A));
+    expect(rec.seq).toBe(1);
+    expect(rec.deliveries.map((d) => [d.upstream, d.aggregateSeq, d.idempotencyKey])).toEqual([
+      ['dvc', 1, `${rec.id}/dvc`],
+      ['population', 1, `${rec.id}/population`],
+    ]);
+    const stored = store.getTransaction(rec.id);
+    expect(stored?.citizen?.idNumber).toBe(PERSONA_A.idNumber);
+    expect(stored?.citizen?.fields?.fullName).toBe(PERSONA_A.fullName);
+    expect(stored?.verdict).toEqual({ chip: 'genuine', faceMatch: 'match', score: 0.71 });
+    const second = store.recordTransaction(submission(PERSONA_B, ['dvc']));
+    expect(second.seq).toBe(2);
+    expect(second.deliveries[0]?.aggregateSeq).toBe(2);
+  });
+
+  it('commits nothing when one delivery is invalid (transaction and outbox are all or nothing)', () => {
+    const bad = submission(PERSONA_A);
+    const deliveries = [...bad.deliveries, { upstream: 'his', payload: { portrait: 'x' } }];
+    expect(codeOf(() => store.recordTransaction({ ...bad, deliveries }))).toBe('STORE_FIELD_REJECTED');
+    // A failure inside the SQL transaction (same upstream twice would be caught earlier, so break the schema instead).
+    store.db.exec("CREATE TRIGGER fail_second BEFORE INSERT ON outbox WHEN NEW.upstream = 'population' BEGIN SELECT RAISE(ABORT, 'injected'); END");
+    expect(() => store.recordTransaction(submission(PERSONA_A))).toThrow('injected');
+    expect(store.db.prepare('SELECT count(*) AS n FROM transactions').get()).toEqual({ n: 0 });
+    expect(store.db.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 0 });
+    expect(store.db.prepare('SELECT count(*) AS n FROM audit_log').get()).toEqual({ n: 0 });
+  });
+
+  it('refuses images, binary data and personal data in the clear verdict', () => {
+    const base = submission(PERSONA_A);
+    const jpegBase64 = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46]).toString('base64');
+    const cases: Array<[string, () => unknown]> = [
+      ['buffer in fields', () => store.recordTransaction({ ...base, citizen: { idNumber: PERSONA_A.idNumber, fields: { scan: Buffer.alloc(10) as never } } })],
+      ['face image key', () => store.recordTransaction({ ...base, citizen: { idNumber: PERSONA_A.idNumber, fields: { faceImage: 'abc' } } })],
+      ['JPEG base64 in payload', () => store.recordTransaction({ ...base, deliveries: [{ upstream: 'dvc', payload: { attachment: jpegBase64 } }] })],
+      ['data URL', () => store.recordTransaction({ ...base, deliveries: [{ upstream: 'dvc', payload: { a: ['data:image/png;base64,AAAA'] } }] })],
+      ['long base64 run', () => store.recordTransaction({ ...base, deliveries: [{ upstream: 'dvc', payload: { blob: 'A'.repeat(2000) } }] })],
+      ['name in verdict', () => store.recordTransaction({ ...base, verdict: { fullName: 'x' } })],
+      ['ID number in verdict text', () => store.recordTransaction({ ...base, verdict: { note: `card ${PERSONA_A.idNumber}` } })],
+      ['malformed citizen ID', () => store.recordTransaction({ ...base, citizen: { idNumber: '12345' } })],
+      ['unknown kind', () => store.recordTransaction({ ...base, kind: 'lottery' as never })],
+      ['same upstream twice', () => store.recordTransaction({ ...base, deliveries: [base.deliveries[0]!, base.deliveries[0]!] })],
+    ];
+    for (const [what, fn] of cases) expect(codeOf(fn), what).toBe('STORE_FIELD_REJECTED');
+    expect(store.db.prepare('SELECT count(*) AS n FROM transactions').get()).toEqual({ n: 0 });
+  });
+});
+
+describe('personal data at rest', () => {
+  it('leaves neither the name (UTF-8, diacritics) nor the 12-digit ID anywhere in the raw database or WAL bytes', () => {
+    for (let i = 0; i < 20; i++) store.recordTransaction(submission(i % 2 ? PERSONA_A : PERSONA_B));
+    store.findByCitizen(PERSONA_A.idNumber);
+    const files = readdirSync(dir.dir).filter((f) => f.startsWith('store.db'));
+    expect(files).toContain('store.db-wal');
+    const needles = [PERSONA_A.fullName, PERSONA_A.idNumber, PERSONA_B.fullName, PERSONA_B.idNumber, 'Phố Huế'].map((s) => Buffer.from(s, 'utf8'));
+    // Also the UTF-16 forms, in case anything stored text another way.
+    needles.push(Buffer.from(PERSONA_A.idNumber, 'utf16le'), Buffer.from(PERSONA_A.fullName, 'utf16le'));
+    let scanned = 0;
+    for (const f of files) {
+      const bytes = readFileSync(join(dir.dir, f));
+      scanned += bytes.length;
+      for (const n of needles) expect(bytes.includes(n), `${f} contains ${n.toString('hex')}`).toBe(false);
+    }
+    expect(scanned).toBeGreaterThan(4096);
+    // Control: the same scan finds clear text we did store (the verdict), so a scan that misses is not blind.
+    expect(files.some((f) => readFileSync(join(dir.dir, f)).includes(Buffer.from('"faceMatch":"match"')))).toBe(true);
+  });
+
+  it('finds a citizen by keyed hash of the ID and nothing for others', () => {
+    const a1 = store.recordTransaction(submission(PERSONA_A));
+    store.recordTransaction(submission(PERSONA_B));
+    const a2 = store.recordTransaction(submission(PERSONA_A, ['his']));
+    expect(store.findByCitizen(PERSONA_A.idNumber).map((t) => t.id)).toEqual([a1.id, a2.id]);
+    expect(store.findByCitizen('001090012346')).toEqual([]);
+    const hashes = store.db.prepare('SELECT DISTINCT hex(citizen_hmac) AS h FROM transactions').all();
+    expect(hashes).toHaveLength(2);
+  });
+
+  it('a ciphertext moved to another row does not decrypt (bound to its row)', () => {
+    const a = store.recordTransaction(submission(PERSONA_A));
+    const b = store.recordTransaction(submission(PERSONA_B));
+    store.db.prepare('UPDATE transactions SET personal = (SELECT personal FROM transactions WHERE id = ?) WHERE id = ?').run(a.id, b.id);
+    expect(codeOf(() => store.getTransaction(b.id))).toBe('STORE_DECRYPT_FAILED');
+  });
+
+  it('rotates the data key without downtime: old rows stay readable, re-encryption in batches retires the old key', () => {
+    const old = Array.from({ length: 7 }, () => store.recordTransaction(submission(PERSONA_A)));
+    const oldKey = (store.db.prepare('SELECT max(id) AS id FROM data_keys').get() as { id: number }).id;
+    const newKey = store.rotateDataKey();
+    expect(newKey).toBeGreaterThan(oldKey);
+    const fresh = store.recordTransaction(submission(PERSONA_B));
+    expect(store.db.prepare('SELECT key_id FROM transactions WHERE id = ?').get(fresh.id)).toEqual({ key_id: newKey });
+    expect(store.getTransaction(old[0]!.id)?.citizen?.fields?.fullName).toBe(PERSONA_A.fullName);
+    let batches = 0;
+    let n: number;
+    while ((n = store.reencryptBatch(5)) > 0) {
+      batches++;
+      store.recordTransaction(submission(PERSONA_B)); // the kiosk keeps working between batches
+      expect(n).toBeLessThanOrEqual(5);
+    }
+    expect(batches).toBe(Math.ceil((7 + 14) / 5)); // 7 personal fields + 14 payloads under the old key
+    expect(store.db.prepare('SELECT id FROM data_keys').all()).toEqual([{ id: newKey }]);
+    expect(store.getTransaction(old[6]!.id)?.citizen?.idNumber).toBe(PERSONA_A.idNumber);
+    expect(store.claimDue({ limit: 100, upstream: 'population' })[0]?.payload.fullName).toBe(PERSONA_A.fullName);
+  });
+
+  it('a reopened store with a different device key refuses to start (STORE_KEY_UNAVAILABLE)', () => {
+    store.recordTransaction(submission(PERSONA_A));
+    store.close();
+    const other = tempStoreDir();
+    try {
+      expect(codeOf(() => openTempStore({ ...dir, keyFile: other.keyFile }))).toBe('STORE_KEY_UNAVAILABLE');
+    } finally {
+      other.cleanup();
+      store = openTempStore(dir);
+    }
+  });
+});
+
+describe('outbox (sync agent side)', () => {
+  it('claims due deliveries in aggregate order, leases them, retries later and dead-letters', () => {
+    const t1 = store.recordTransaction(submission(PERSONA_A, ['dvc']));
+    const t2 = store.recordTransaction(submission(PERSONA_B, ['dvc']));
+    const t3 = store.recordTransaction({ ...submission(PERSONA_B, ['his']), deliveries: [{ upstream: 'his', aggregate: 'his-queue', payload: { ticket: 'A12' } }] });
+    let due = store.claimDue({ leaseMs: 100_000 });
+    // Only the head of each aggregate is due: t2 waits for t1 on "dvc".
+    expect(due.map((d) => d.transactionId).sort()).toEqual([t1.id, t3.id].sort());
+    expect(due.find((d) => d.upstream === 'dvc')?.payload.citizenId).toBe(PERSONA_A.idNumber);
+    expect(store.claimDue()).toEqual([]); // leased
+    const dvc = due.find((d) => d.upstream === 'dvc')!;
+    store.markRetry(dvc.id, `HTTP 503 for citizen ${PERSONA_A.idNumber}`, clock + 60_000);
+    expect(store.db.prepare('SELECT attempts, last_error FROM outbox WHERE id = ?').get(dvc.id)).toEqual({ attempts: 1, last_error: 'HTTP 503 for citizen [REDACTED]' });
+    expect(store.claimDue()).toEqual([]); // not yet due, and t2 is behind it
+    clock += 61_000;
+    due = store.claimDue();
+    expect(due.map((d) => d.id)).toEqual([dvc.id]);
+    store.markDelivered(dvc.id);
+    expect(store.db.prepare('SELECT payload, delivered_at FROM outbox WHERE id = ?').get(dvc.id)).toEqual({ payload: null, delivered_at: clock });
+    expect(codeOf(() => store.markDelivered(dvc.id))).toBe('STORE_NOT_FOUND');
+    due = store.claimDue({ upstream: 'dvc' });
+    expect(due.map((d) => d.transactionId)).toEqual([t2.id]);
+    store.markDeadLetter(due[0]!.id, 'HTTP 422 procedure closed');
+    expect(store.stats().outbox).toMatchObject({ pending: 1, delivered: 1, deadLetter: 1 });
+    expect(codeOf(() => store.markRetry(999, 'x', clock))).toBe('STORE_NOT_FOUND');
+    clock += 120_000; // lease of t3 expired: due again
+    expect(store.claimDue().map((d) => d.transactionId)).toEqual([t3.id]);
+  });
+});
+
+describe('retention and erasure', () => {
+  it('redacts personal fields only after every delivery succeeded plus the retention period', () => {
+    const a = store.recordTransaction(submission(PERSONA_A, ['dvc']));
+    const b = store.recordTransaction(submission(PERSONA_B, ['dvc', 'his']));
+    for (const d of store.claimDue({ limit: 10 })) if (d.transactionId === a.id || d.upstream === 'dvc') store.markDelivered(d.id);
+    expect(store.purgeExpired(3)).toBe(0);
+    clock += 3 * 86_400_000;
+    expect(store.purgeExpired(3)).toBe(1); // b still has its "his" delivery pending
+    expect(store.getTransaction(a.id)?.citizen).toBeUndefined();
+    expect(store.getTransaction(a.id)?.redactedAt).toBe(clock);
+    expect(store.getTransaction(b.id)?.citizen?.idNumber).toBe(PERSONA_B.idNumber);
+    expect(store.findByCitizen(PERSONA_A.idNumber)).toEqual([]);
+  });
+
+  it('erases one citizen on request, cancels their pending deliveries and writes an audit entry without the ID', () => {
+    const a1 = store.recordTransaction(submission(PERSONA_A));
+    const b = store.recordTransaction(submission(PERSONA_B, ['his']));
+    const [first] = store.claimDue({ upstream: 'dvc' });
+    store.markDelivered(first!.id);
+    store.recordTransaction(submission(PERSONA_A, ['his']));
+    const result = store.eraseCitizen(PERSONA_A.idNumber, 'DSR-2026-0042');
+    expect(result).toEqual({ transactions: 2, cancelledDeliveries: 2 });
+    expect(store.findByCitizen(PERSONA_A.idNumber)).toEqual([]);
+    expect(store.getTransaction(a1.id)?.citizen).toBeUndefined();
+    expect(store.db.prepare('SELECT count(*) AS n FROM outbox o JOIN transactions t ON t.id = o.transaction_id WHERE t.id <> ? AND o.payload IS NOT NULL').get(b.id)).toEqual({ n: 0 });
+    expect(store.getTransaction(b.id)?.citizen?.idNumber).toBe(PERSONA_B.idNumber);
+    const entry = store.db.prepare("SELECT subject, detail FROM audit_log WHERE action = 'citizen.erased'").get() as { subject: string; detail: string };
+    expect(entry.subject).toBe('DSR-2026-0042');
+    expect(JSON.parse(entry.detail)).toEqual({ transactions: 2, cancelledDeliveries: 2 });
+    expect(codeOf(() => store.eraseCitizen(PERSONA_A.idNumber, PERSONA_A.idNumber))).toBe('STORE_FIELD_REJECTED');
+    expect(store.verifyAudit().ok).toBe(true);
+  });
+
+  it('exports redacted JSON without any personal field', () => {
+    store.recordTransaction(submission(PERSONA_A));
+    clock += 1000;
+    const since = clock;
+    store.recordTransaction(submission(PERSONA_B));
+    const lines = [...store.exportRedacted(since)];
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ seq: 2, personalData: 'encrypted', deliveries: [{ upstream: 'dvc', aggregateSeq: 2 }, { upstream: 'population' }] });
+    const text = JSON.stringify(lines);
+    for (const s of [PERSONA_B.fullName, PERSONA_B.idNumber, PERSONA_B.address]) expect(text).not.toContain(s);
+  });
+});
+
+describe('faults', () => {
+  it('a full disk (max_page_count) is STORE_DISK_FULL, the store then refuses, and nothing acknowledged is lost', () => {
+    store.close();
+    store = openTempStore(dir, { now: () => clock });
+    const pages = store.db.pragma('page_count', { simple: true }) as number;
+    store.close();
+    store = openTempStore(dir, { now: () => clock, maxPageCount: pages + 40 });
+    const acked: string[] = [];
+    let error: unknown;
+    for (let i = 0; i < 10_000 && !error; i++) {
+      try {
+        acked.push(store.recordTransaction(submission(PERSONA_A)).id);
+      } catch (err) {
+        error = err;
+      }
+    }
+    expect(isKioskError(error, 'STORE_DISK_FULL')).toBe(true);
+    expect(acked.length).toBeGreaterThan(10);
+    expect(codeOf(() => store.recordTransaction(submission(PERSONA_B)))).toBe('STORE_DISK_FULL');
+    expect(store.fault?.code).toBe('STORE_DISK_FULL');
+    store.close();
+    store = openTempStore(dir, { now: () => clock });
+    expect(store.integrityCheck()).toEqual(['ok']);
+    const ids = (store.db.prepare('SELECT id FROM transactions ORDER BY seq').all() as Array<{ id: string }>).map((r) => r.id);
+    expect(ids).toEqual(acked);
+    expect(store.db.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: acked.length * 2 });
+    expect(store.verifyAudit().ok).toBe(true);
+    store.recordTransaction(submission(PERSONA_B)); // space is back
+  });
+
+  it('a read-only database (opened read-only, as a read-only mount gives) is STORE_READ_ONLY, with no change', () => {
+    store.recordTransaction(submission(PERSONA_A));
+    store.close();
+    store = openTempStore(dir, { readonly: true, now: () => clock });
+    expect(codeOf(() => store.recordTransaction(submission(PERSONA_B)))).toBe('STORE_READ_ONLY');
+    expect(codeOf(() => store.recordTransaction(submission(PERSONA_B)))).toBe('STORE_READ_ONLY');
+    expect(store.fault?.code).toBe('STORE_READ_ONLY');
+    expect(store.db.prepare('SELECT count(*) AS n FROM transactions').get()).toEqual({ n: 1 });
+  });
+
+  it('opening a file that is not a database is a typed error', () => {
+    writeFileSync(join(dir.dir, 'junk.db'), Buffer.alloc(8192, 0x41));
+    expect(codeOf(() => openTempStore({ ...dir, path: join(dir.dir, 'junk.db') }))).toBe('STORE_CORRUPT');
+  });
+});
