@@ -6,8 +6,9 @@ import { KioskError, isSensitiveKey, scrubText } from '@kiosk/common';
  * image signature, long base64 runs, and keys named like an image.
  */
 const IMAGE_KEYS = new Set(['photo', 'image', 'faceimage', 'portrait', 'picture', 'selfie', 'dg2', 'chipphoto', 'liveframe', 'frame', 'jpeg', 'jpg', 'png', 'jp2']);
-// Base64 of JPEG, PNG, JPEG 2000 (box and codestream), GIF, BMP and RIFF/WebP signatures.
-const IMAGE_BASE64 = /^(\/9j\/|iVBORw0KGgo|AAAADGpQ|\/0\/\/|R0lGOD|Qk0|UklGR)/;
+// Base64 text (16+ characters) that starts with the encoding of a JPEG, PNG, JPEG 2000 (box or codestream), GIF,
+// BMP or RIFF/WebP signature; only the characters fully determined by the signature bytes are matched.
+const IMAGE_BASE64 = /^(\/9j\/|iVBORw0KGg|AAAADGpQ|\/0\/\/|R0lGOD|Qk|UklGR)[A-Za-z0-9+/=_-]{10,}$/;
 const LONG_BASE64 = /[A-Za-z0-9+/=_-]{1024,}/;
 const MAX_STRING = 8192;
 

@@ -59,7 +59,7 @@ describe('recording', () => {
 
   it('refuses images, binary data and personal data in the clear verdict', () => {
     const base = submission(PERSONA_A);
-    const jpegBase64 = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46]).toString('base64');
+    const jpegBase64 = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1]).toString('base64');
     const cases: Array<[string, () => unknown]> = [
       ['buffer in fields', () => store.recordTransaction({ ...base, citizen: { idNumber: PERSONA_A.idNumber, fields: { scan: Buffer.alloc(10) as never } } })],
       ['face image key', () => store.recordTransaction({ ...base, citizen: { idNumber: PERSONA_A.idNumber, fields: { faceImage: 'abc' } } })],
