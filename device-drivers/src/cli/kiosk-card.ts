@@ -1,6 +1,8 @@
-import { KioskError, parseCliArgs, runCli } from '@kiosk/common';
+import { parseCliArgs, runCommands } from '@kiosk/common';
 import { PcscService, type ReaderInfo } from '../smartcard/pcsc/pcsc-service.js';
 import { READ_HELP, readCommand } from './card-read-command.js';
+import { TRUST_HELP, trustCommand } from './trust-command.js';
+import { VERIFY_HELP, verifyCommand } from './verify-command.js';
 
 const HELP = `kiosk-card: smart-card readers and cards over PC/SC
 
@@ -8,11 +10,15 @@ Usage:
   kiosk-card readers [--json] [--watch]
       list PC/SC readers and the ATR of each card present; --watch prints reader and card events until Ctrl-C
 ${READ_HELP}
+${VERIFY_HELP}
+${TRUST_HELP}
   kiosk-card --help
 
-Exit codes: 0 ok, 1 failure (message names the error code and the card's status word), 2 usage error.
+Exit codes: 0 ok (read, verify: the card is accepted, with or without warnings), 1 failure or a card the policy
+rejects (message names the error code and the card's status word), 2 usage error, 70 internal error.
 Error codes: CARD_ACCESS_DENIED (access key rejected), CARD_REMOVED, CARD_UNSUPPORTED, CARD_STATUS_ERROR,
-CARD_SM_FAILED, PCSC_UNAVAILABLE, PCSC_NO_READER, PCSC_TIMEOUT, LDS_MALFORMED.`;
+CARD_SM_FAILED, PCSC_UNAVAILABLE, PCSC_NO_READER, PCSC_TIMEOUT, LDS_MALFORMED, TRUST_FILE_INVALID,
+TRUST_SOURCE_UNTRUSTED, CONFIG_INVALID, CONFIG_FILE_UNREADABLE.`;
 
 const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex').toUpperCase() : '');
 
@@ -55,20 +61,9 @@ async function readers(args: string[]): Promise<number> {
   });
 }
 
-runCli('kiosk-card', async () => {
-  const [command, ...rest] = process.argv.slice(2);
-  switch (command) {
-    case 'readers':
-      return readers(rest);
-    case 'read':
-      return readCommand(rest, HELP);
-    case undefined:
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stdout.write(`${HELP}\n`);
-      return command === undefined ? 2 : 0;
-    default:
-      throw new KioskError('USAGE', `unknown command "${command}"\n\n${HELP}`);
-  }
+runCommands('kiosk-card', HELP, {
+  readers,
+  read: (args) => readCommand(args, HELP),
+  verify: (args) => verifyCommand(args, HELP),
+  trust: (args) => trustCommand(args, HELP),
 });

@@ -12,6 +12,8 @@ export {
   addToTrustFolder,
   listTrustFolder,
   importTrustFile,
+  importMasterListFile,
+  importLdifFile,
   type ParsedCertificate,
   type ParsedCrl,
   type DistinguishedName,
@@ -24,4 +26,4 @@ export {
   type LdifContent,
 } from './trust-store.js';
 export { verifyDocument, HOSPITAL_POLICY, NOTARY_POLICY, type Verdict, type VerificationPolicy, type VerifyDocumentInput, type DsChainResult, type ChipCheckInput } from './passive-authentication.js';
-export { authenticateChip, OFFLINE_CHIP_CHECKS, type ChipChecks } from './chip-checks.js';
+export { authenticateChip, verifyCard, OFFLINE_CHIP_CHECKS, type ChipChecks } from './chip-checks.js';

@@ -279,7 +279,7 @@ export class TrustStore {
 
   /**
    * Imports a CSCA master list (ICAO 9303-12 §9, CMS SignedData over CscaMasterList). Verified as the class comment
-   * says; returns the fingerprints of the CSCAs added, or throws LDS_MALFORMED / CONFIG_INVALID saying why not.
+   * says; returns the fingerprints of the CSCAs added, or throws LDS_MALFORMED / TRUST_SOURCE_UNTRUSTED saying why not.
    */
   importMasterList(bytes: Uint8Array, at: Date = new Date()): string[] {
     const signed = parseSignedData(bytes);
@@ -299,7 +299,7 @@ export class TrustStore {
 }
 
 function untrusted(message: string): KioskError {
-  return new KioskError('CONFIG_INVALID', message);
+  return new KioskError('TRUST_SOURCE_UNTRUSTED', message);
 }
 
 /** CscaMasterList ::= SEQUENCE { version INTEGER (v0), certList SET OF Certificate } */
@@ -335,8 +335,12 @@ export function readTrustObjects(bytes: Uint8Array): TrustObject[] {
     parseCertificate(bytes);
     return [{ kind: 'certificate', der: bytes }];
   } catch {
-    parseCrl(bytes);
-    return [{ kind: 'crl', der: bytes }];
+    try {
+      parseCrl(bytes);
+      return [{ kind: 'crl', der: bytes }];
+    } catch (err) {
+      throw new KioskError('TRUST_FILE_INVALID', 'neither PEM nor a DER X.509 certificate or CRL', { cause: err });
+    }
   }
 }
 
@@ -421,13 +425,13 @@ export interface TrustEntry {
 /** Writes certificates and CRLs (PEM or DER) into the trust folder, one DER file each named by fingerprint. */
 export async function addToTrustFolder(folder: string, bytes: Uint8Array): Promise<TrustEntry[]> {
   const objects = readTrustObjects(bytes);
-  if (objects.length === 0) throw new KioskError('USAGE', 'the file holds no certificate or CRL');
+  if (objects.length === 0) throw new KioskError('TRUST_FILE_INVALID', 'the file holds no certificate or CRL');
   return Promise.all(objects.map((o) => (o.kind === 'certificate' ? writeCsca(folder, o.der) : writeCrl(folder, o.der))));
 }
 
 async function writeCsca(folder: string, der: Uint8Array): Promise<TrustEntry> {
   const certificate = parseCertificate(der);
-  if (!certificate.isCa && !certificate.keyUsage?.keyCertSign) throw new KioskError('USAGE', `${certificate.subject.text} is not a CA certificate`);
+  if (!certificate.isCa && !certificate.keyUsage?.keyCertSign) throw new KioskError('TRUST_FILE_INVALID', `${certificate.subject.text} is not a CA certificate (a Document Signer? EF.SOD carries those)`);
   await writeDer(join(folder, CSCA_DIR), certificate.fingerprint, der);
   return cscaEntry(certificate);
 }
@@ -453,21 +457,39 @@ export async function listTrustFolder(folder: string): Promise<TrustEntry[]> {
   ];
 }
 
-/**
- * Imports a file into the trust folder by its kind: `.ml` master list, `.ldif` PKD export (its master lists,
- * CA certificates and CRLs; Document Signer certificates are skipped since the SOD carries them), else PEM/DER.
- * Master lists are verified against the folder's CSCAs and the pins first.
- */
-export async function importTrustFile(folder: string, file: string, pins: readonly PinnedCertificate[] = [], at: Date = new Date()): Promise<TrustEntry[]> {
-  let bytes: Uint8Array;
+async function readTrustFile(file: string): Promise<Uint8Array> {
   try {
-    bytes = new Uint8Array(await readFile(file));
+    return new Uint8Array(await readFile(file));
   } catch (err) {
     throw new KioskError('CONFIG_FILE_UNREADABLE', `cannot read ${file}`, { cause: err });
   }
-  if (file.toLowerCase().endsWith('.ml')) return importMasterListInto(folder, bytes, pins, at);
-  if (!file.toLowerCase().endsWith('.ldif')) return addToTrustFolder(folder, bytes);
-  const ldif = parseLdif(new TextDecoder().decode(bytes));
+}
+
+/**
+ * Imports a file into the trust folder by its kind: `.ml` master list, `.ldif` PKD export, else PEM/DER.
+ * Master lists are verified against the folder's CSCAs and the pins first.
+ */
+export async function importTrustFile(folder: string, file: string, pins: readonly PinnedCertificate[] = [], at: Date = new Date()): Promise<TrustEntry[]> {
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.ml')) return importMasterListFile(folder, file, pins, at);
+  if (lower.endsWith('.ldif')) return importLdifFile(folder, file, pins, at);
+  return addToTrustFolder(folder, await readTrustFile(file));
+}
+
+/** Imports an ICAO CSCA master list file after verifying it (TrustStore.importMasterList); writes nothing when it is refused. */
+export async function importMasterListFile(folder: string, file: string, pins: readonly PinnedCertificate[] = [], at: Date = new Date()): Promise<TrustEntry[]> {
+  return importMasterListInto(folder, await readTrustFile(file), pins, at);
+}
+
+/**
+ * Imports an ICAO PKD LDIF: its CA certificates, CRLs and (verified) master lists. Document Signer certificates
+ * are skipped since the SOD carries them.
+ */
+export async function importLdifFile(folder: string, file: string, pins: readonly PinnedCertificate[] = [], at: Date = new Date()): Promise<TrustEntry[]> {
+  const ldif = parseLdif(new TextDecoder().decode(await readTrustFile(file)));
+  if (ldif.certificates.length + ldif.crls.length + ldif.masterLists.length === 0) {
+    throw new KioskError('TRUST_FILE_INVALID', `${file} holds no userCertificate;binary, certificateRevocationList;binary or CscaMasterListData entry`);
+  }
   const entries: TrustEntry[] = [];
   for (const der of ldif.certificates) {
     const certificate = parseCertificate(der);
