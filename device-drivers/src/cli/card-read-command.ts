@@ -5,8 +5,8 @@ import { PcscService } from '../smartcard/pcsc/pcsc-service.js';
 import { accessKeyFromOptions, type AccessKey } from '../emrtd/access/access-keys.js';
 import { assertHolderReadable, holderOf, parseCardRead, type CardRead, type Holder } from '../emrtd/parse-card.js';
 import { readCardFiles, type ReadProgressEvent } from '../emrtd/read-card-files.js';
-import { authenticateChip, type ChipChecks } from '../verify/chip-checks.js';
-import { verifyDocument } from '../verify/passive-authentication.js';
+import { verifyCard } from '../verify/chip-checks.js';
+import type { Verdict } from '../verify/passive-authentication.js';
 import { accessKeysFromQr } from './qr-access-keys.js';
 import { formatVerdict, verdictJson, verificationSetup, VERIFY_OPTIONS, VERIFY_OPTIONS_HELP } from './verification-options.js';
 
@@ -142,12 +142,11 @@ export async function readCommand(args: string[], help: string): Promise<number>
     const progress = progressPrinter(process.stderr.isTTY === true && !values.json);
     const started = performance.now();
     let read: CardRead;
-    let chip: ChipChecks;
+    let verdict: Verdict;
     try {
       const raw = await readCardFiles(session, { key: keys, atr: session.atr, allowBac: !values['no-bac'], onProgress: progress.onProgress });
       read = parseCardRead(raw);
-      if (!raw.channel) throw new KioskError('CARD_SM_FAILED', 'the read left no secure-messaging session for Active and Chip Authentication');
-      chip = await authenticateChip(session, raw.channel, read);
+      verdict = await verifyCard(session, raw, read, setup);
     } finally {
       progress.done();
       await session.close();
@@ -156,7 +155,6 @@ export async function readCommand(args: string[], help: string): Promise<number>
     const written = values.out ? writeOut(values.out, read) : [];
     assertHolderReadable(read);
     const holder = holderOf(read);
-    const verdict = verifyDocument({ files: read.files, issuingState: read.mrz?.issuingState, trust: setup.trust, at: setup.at, policy: setup.policy, ...chip });
     const code = verdict.decision === 'reject' ? 1 : 0;
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ reader: reader.name, ...summary(read, holder, durationMs), verification: verdictJson(verdict), written }, null, 2)}\n`);

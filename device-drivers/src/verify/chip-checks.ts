@@ -3,8 +3,10 @@ import type { ApduTransceiver } from '../smartcard/transceiver.js';
 import { performActiveAuthentication } from '../emrtd/auth/active-authentication.js';
 import { performChipAuthentication } from '../emrtd/auth/chip-authentication.js';
 import type { CardRead } from '../emrtd/parse-card.js';
+import type { RawCardRead } from '../emrtd/read-card-files.js';
 import type { SecureMessagingTransceiver } from '../emrtd/sm/secure-messaging.js';
 import type { ActiveAuthenticationInfo, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo } from '../emrtd/security-infos-types.js';
+import { verifyDocument, type Verdict, type VerifyDocumentInput } from './passive-authentication.js';
 import type { CheckResult } from './signature.js';
 
 /**
@@ -30,8 +32,8 @@ const unsupported = (err: unknown): boolean => isKioskError(err, 'CARD_UNSUPPORT
 async function outcomeOf(what: string, run: () => Promise<{ outcome: 'passed' | 'failed'; reason?: string | undefined; algorithm?: string }>): Promise<CheckResult> {
   try {
     const result = await run();
-    const detail = result.reason ?? result.algorithm ?? '';
-    return { outcome: result.outcome, reason: `${what} ${result.outcome}${detail ? `: ${detail}` : ''}` };
+    const algorithm = result.algorithm ? ` (${result.algorithm})` : '';
+    return { outcome: result.outcome, reason: `${what} ${result.outcome}${algorithm}${result.reason ? `: ${result.reason}` : ''}` };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (unsupported(err)) return { outcome: 'not-possible', reason: `${what}: ${message}` };
@@ -54,4 +56,23 @@ export async function authenticateChip(card: ApduTransceiver, channel: SecureMes
     ? await outcomeOf('Chip Authentication', () => performChipAuthentication(card, channel, caInfo, caKey))
     : { outcome: 'not-possible', reason: read.files.has('DG14') ? 'DG14 holds no Chip Authentication public key' : 'the card has no DG14 (no Chip Authentication)' };
   return { activeAuthentication, chipAuthentication };
+}
+
+/**
+ * The whole verification of a card just read, while it is still on the reader: the chip checks on the read's
+ * session, then Passive Authentication of the files, under the policy. `card` is the reader's transceiver.
+ */
+export async function verifyCard(
+  card: ApduTransceiver,
+  raw: Pick<RawCardRead, 'channel'>,
+  read: CardRead,
+  options: Pick<VerifyDocumentInput, 'trust' | 'policy' | 'at'>,
+): Promise<Verdict> {
+  const chip: ChipChecks = raw.channel
+    ? await authenticateChip(card, raw.channel, read)
+    : {
+        activeAuthentication: { outcome: 'not-possible', reason: 'no secure-messaging session left to run Active Authentication on' },
+        chipAuthentication: { outcome: 'not-possible', reason: 'no secure-messaging session left to run Chip Authentication on' },
+      };
+  return verifyDocument({ files: read.files, issuingState: read.mrz?.issuingState, ...options, ...chip });
 }
