@@ -3,13 +3,36 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, loadConfig } from '@kiosk/common';
 import type { CardReaderStatus, KioskEvent } from '../src/service/card-monitor.js';
-import { startKioskServer, type KioskServer } from '../src/service/server.js';
+import { startKioskServer, type IdentityChecker, type KioskServer } from '../src/service/server.js';
+import type { IdentityCheckResponse, IdentityProgressEvent } from '../src/shared/identity-api.js';
 
 // A card monitor stand-in: the server is under test here; the real monitor runs in ui.int.test.ts.
 class FakeCards extends EventEmitter<{ event: [KioskEvent] }> {
   status(): CardReaderStatus[] {
     return [{ kind: 'card-reader', driver: 'pcsc', mode: 'simulated', state: 'ready', readers: [{ name: 'Virtual PCD 00 00', cardPresent: false }] }];
   }
+}
+
+/** Records the CANs that reach the check: validation must stop every bad one before it gets here. */
+class RecordingIdentity extends EventEmitter<{ event: [IdentityProgressEvent] }> implements IdentityChecker {
+  readonly cans: string[] = [];
+  async check(can: string): Promise<IdentityCheckResponse> {
+    this.cans.push(can);
+    this.emit('event', { type: 'identity-progress', phase: 'verifying' });
+    return { outcome: 'wrong-can', triesLeft: 2 };
+  }
+}
+
+function post(server: KioskServer, path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, server.url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 function get(server: KioskServer, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
@@ -28,11 +51,12 @@ function get(server: KioskServer, path: string, headers: Record<string, string> 
 describe('kiosk service', () => {
   let server: KioskServer;
   const cards = new FakeCards();
+  const identity = new RecordingIdentity();
   const auth = (): Record<string, string> => ({ authorization: `Bearer ${server.token}` });
 
   beforeAll(async () => {
     const config = loadConfig({ env: { KIOSK_SERVICE_PORT: '0' } });
-    server = await startKioskServer({ config, log: createLogger({ name: 'test', level: 'silent' }), cards });
+    server = await startKioskServer({ config, log: createLogger({ name: 'test', level: 'silent' }), cards, identity });
   });
   afterAll(async () => {
     await server.close();
@@ -106,5 +130,31 @@ describe('kiosk service', () => {
     await reader.cancel();
     expect(lines[0]).toMatchObject({ type: 'devices', devices: [{ kind: 'card-reader', state: 'ready' }] });
     expect(lines[1]).toEqual({ type: 'card-inserted', reader: 'Virtual PCD 00 00' });
+  });
+
+  it('POST /api/card/read needs the token: 401 before the body is even looked at', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
+      const res = await post(server, '/api/card/read', '{"can":"123456"}', headers);
+      expect(res.status).toBe(401);
+      expect((JSON.parse(res.body) as { error: { code: string } }).error.code).toBe('API_UNAUTHORIZED');
+    }
+    expect(identity.cans).toEqual([]);
+  });
+
+  it('POST /api/card/read takes exactly {"can": six ASCII digits}; anything else is a 400 API_BAD_REQUEST that does not echo it', async () => {
+    const bad = ['{"can":"12345"}', '{"can":"1234567"}', '{"can":"12345a"}', '{"can":123456}', '{"can":"١٢٣٤٥٦"}', '{"can":" 123456"}', '{"can":"123456\\n"}', '{"can":"123456","extra":1}', '{}', '[]', '"123456"', 'null'];
+    for (const body of bad) {
+      const res = await post(server, '/api/card/read', body, auth());
+      expect(res.status, body).toBe(400);
+      const error = (JSON.parse(res.body) as { error: { code: string; message: string } }).error;
+      expect(error.code, body).toBe('API_BAD_REQUEST');
+      expect(error.message).not.toMatch(/12345/);
+    }
+    expect((await post(server, '/api/card/read', '{"can":', auth())).status).toBe(400);
+    expect(identity.cans).toEqual([]);
+    const ok = await post(server, '/api/card/read', '{"can":"012345"}', auth());
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({ outcome: 'wrong-can', triesLeft: 2 });
+    expect(identity.cans).toEqual(['012345']);
   });
 });

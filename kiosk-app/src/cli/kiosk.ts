@@ -1,6 +1,9 @@
 import { createLogger, loadConfig, parseCliArgs, runCli, untilSignal, type KioskConfig } from '@kiosk/common';
+import { TransactionStore } from '@kiosk/store';
 import { CardMonitor } from '../service/card-monitor.js';
+import { IdentityCheck } from '../service/identity-check.js';
 import { startKioskServer } from '../service/server.js';
+import { loadKioskTrust } from '../service/trust-setup.js';
 import { displayAvailable, launchChromiumKiosk, type KioskWindow } from '../shell/chromium-kiosk.js';
 
 const HELP = `kiosk: runs the kiosk service on 127.0.0.1 and opens its screen
@@ -16,8 +19,10 @@ Options:
 
 With a display (DISPLAY or WAYLAND_DISPLAY) the screen opens in Chromium kiosk mode; without one the URL is
 printed and the service keeps running. Devices are simulated by default (devices.mode): the kiosk then
-starts its own pcscd with the virtual readers (insert a card with \`kiosk-sim card insert\`); with "real" it
-uses the system's pcscd.
+starts its own pcscd with the virtual readers (insert a card with \`kiosk-sim card insert\`) and, when
+trust.folder holds no CSCA, trusts the TEST CSCA of the fixtures PKI that signs the virtual cards; with "real"
+it uses the system's pcscd and refuses to start (TRUST_STORE_MISSING) unless trust.folder holds a CSCA.
+Verdicts are recorded in the transaction store (store.path).
 Ctrl-C stops the window, pcscd (if the kiosk started it) and the service.`;
 
 runCli('kiosk', async () => {
@@ -39,13 +44,18 @@ runCli('kiosk', async () => {
   // Listen for Ctrl-C before starting anything, so a signal during start-up still stops what was started.
   const stopRequested = untilSignal();
 
-  const cards = await CardMonitor.start(config.devices.mode, log);
-  const server = await startKioskServer({ config, log, cards });
+  // Trust first: a kiosk for real cards that cannot verify them must not start at all.
+  const trust = await loadKioskTrust(config, log);
+  const store = TransactionStore.fromConfig(config.store);
+  const cards = await CardMonitor.start(config.devices.mode, log, config.devices.cardReader);
+  const identity = new IdentityCheck({ cards, trust, recorder: store, log });
+  const server = await startKioskServer({ config, log, cards, identity });
   let window: KioskWindow | undefined;
   const stopAll = async (): Promise<void> => {
     await window?.stop();
     await server.close();
     await cards.stop();
+    store.close();
   };
 
   try {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { isKioskError, type KioskConfig, type Logger } from '@kiosk/common';
-import { PcscService, ensurePcscd, type PcscdHandle } from '@kiosk/device-drivers';
+import { KioskError, isKioskError, type KioskConfig, type Logger } from '@kiosk/common';
+import { PcscService, ensurePcscd, type PcscCardSession, type PcscdHandle } from '@kiosk/device-drivers';
+import type { IdentityProgressEvent } from '../shared/identity-api.js';
 
 export interface CardReaderStatus {
   kind: 'card-reader';
@@ -15,7 +16,8 @@ export interface CardReaderStatus {
 export type KioskEvent =
   | { type: 'card-inserted'; reader: string }
   | { type: 'card-removed'; reader: string }
-  | { type: 'devices'; devices: CardReaderStatus[] };
+  | { type: 'devices'; devices: CardReaderStatus[] }
+  | IdentityProgressEvent;
 
 /**
  * Watches PC/SC readers for the kiosk. In simulated mode the kiosk brings its own pcscd (with the vsmartcard-vpcd
@@ -30,12 +32,14 @@ export class CardMonitor extends EventEmitter<{ event: [KioskEvent] }> {
   private constructor(
     private readonly mode: KioskConfig['devices']['mode'],
     private readonly log: Logger,
+    private readonly readerMatch: string,
   ) {
     super();
   }
 
-  static async start(mode: KioskConfig['devices']['mode'], log: Logger): Promise<CardMonitor> {
-    const monitor = new CardMonitor(mode, log);
+  /** `readerMatch`: substring of the reader name to use (devices.cardReader); empty = any reader holding a card. */
+  static async start(mode: KioskConfig['devices']['mode'], log: Logger, readerMatch = ''): Promise<CardMonitor> {
+    const monitor = new CardMonitor(mode, log, readerMatch);
     try {
       if (mode === 'simulated') monitor.pcscd = await ensurePcscd();
       monitor.attach(PcscService.open());
@@ -52,6 +56,14 @@ export class CardMonitor extends EventEmitter<{ event: [KioskEvent] }> {
     const status: CardReaderStatus = { kind: 'card-reader', driver: 'pcsc', mode: this.mode, state: this.service ? 'ready' : 'unavailable', readers };
     if (this.reason) status.reason = this.reason;
     return [status];
+  }
+
+  /** An APDU session with the card on the kiosk's reader; CARD_REMOVED when no card is there. */
+  async openCardSession(): Promise<PcscCardSession> {
+    if (!this.service) throw new KioskError('PCSC_UNAVAILABLE', `the card reader is unavailable${this.reason ? ` (${this.reason})` : ''}`);
+    const reader = this.service.readers().find((r) => r.cardPresent && r.name.includes(this.readerMatch));
+    if (!reader) throw new KioskError('CARD_REMOVED', 'no card on the reader');
+    return this.service.connect(reader.name);
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,7 @@
 import Fastify, { LogController } from 'fastify';
-import { KioskError, isKioskError, type KioskConfig, type Logger } from '@kiosk/common';
+import { z } from 'zod';
+import { KioskError, isKioskError, type ErrorCode, type KioskConfig, type Logger } from '@kiosk/common';
+import { CAN_PATTERN, type IdentityCheckResponse, type IdentityProgressEvent } from '../shared/identity-api.js';
 import { hostAllowed, newApiToken, tokenMatches } from './auth.js';
 import type { CardReaderStatus, KioskEvent } from './card-monitor.js';
 import { SECURITY_HEADERS } from './security-headers.js';
@@ -12,10 +14,19 @@ export interface KioskEventSource {
   off(event: 'event', listener: (event: KioskEvent) => void): unknown;
 }
 
+/** The identity check of an inserted card (identity-check.ts), with its progress events. */
+export interface IdentityChecker {
+  check(can: string): Promise<IdentityCheckResponse>;
+  on(event: 'event', listener: (event: IdentityProgressEvent) => void): unknown;
+  off(event: 'event', listener: (event: IdentityProgressEvent) => void): unknown;
+}
+
 export interface KioskServerOptions {
   config: KioskConfig;
   log: Logger;
   cards: KioskEventSource;
+  /** Without one, POST /api/card/read does not exist. */
+  identity?: IdentityChecker;
   /** Fixed token for tests; a fresh random one otherwise. */
   token?: string;
 }
@@ -31,6 +42,11 @@ export interface KioskServer {
 
 /** Endpoints reachable without the token: the static UI and the liveness probe. Everything else needs it. */
 const PUBLIC_API = new Set(['/api/health']);
+
+/** Typed errors that are not plain bad requests. */
+const STATUS_OF: Partial<Record<ErrorCode, number>> = { API_BUSY: 409 };
+
+const cardReadBody = z.object({ can: z.string().regex(CAN_PATTERN) }).strict();
 
 function errorBody(err: KioskError): { error: { code: string; message: string } } {
   return { error: { code: err.code, message: err.message } };
@@ -60,7 +76,7 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
 
   // Per-request lines are off (noise, and URLs are no business of a log); failures are logged here instead.
   app.setErrorHandler(async (err, request, reply) => {
-    if (isKioskError(err)) return reply.code(400).send(errorBody(err));
+    if (isKioskError(err)) return reply.code(STATUS_OF[err.code] ?? 400).send(errorBody(err));
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     if (status >= 500) request.log.error({ err, path: request.routeOptions.url }, 'request failed');
     return reply.code(status).send({ error: { code: status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', message: status >= 500 ? 'internal error' : (err as Error).message } });
@@ -77,6 +93,16 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
   }));
   app.get('/api/devices', async () => ({ devices: cards.status() }));
 
+  const { identity } = options;
+  if (identity) {
+    app.post('/api/card/read', async (request) => {
+      // The message never echoes the body: it holds the CAN.
+      const body = cardReadBody.safeParse(request.body);
+      if (!body.success) throw new KioskError('API_BAD_REQUEST', 'the body must be {"can": "<the 6 digits printed on the card front>"}');
+      return identity.check(body.data.can);
+    });
+  }
+
   // Newline-delimited JSON events; the UI reads it with fetch (EventSource cannot send the token header).
   app.get('/api/events', (request, reply) => {
     reply.raw.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'application/x-ndjson; charset=utf-8' });
@@ -85,7 +111,11 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     };
     send({ type: 'devices', devices: cards.status() });
     cards.on('event', send);
-    request.raw.on('close', () => cards.off('event', send));
+    identity?.on('event', send);
+    request.raw.on('close', () => {
+      cards.off('event', send);
+      identity?.off('event', send);
+    });
     reply.hijack();
   });
 

@@ -1,8 +1,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger, loadConfig, type KioskConfig } from '@kiosk/common';
+import { TransactionStore } from '@kiosk/store';
 import { CardMonitor } from '../../src/service/card-monitor.js';
+import { IdentityCheck } from '../../src/service/identity-check.js';
 import { startKioskServer, type KioskServer } from '../../src/service/server.js';
+import { loadKioskTrust } from '../../src/service/trust-setup.js';
 import { startXvfb, xvfbMissing, type XvfbDisplay } from './xvfb.js';
 
 /**
@@ -26,6 +32,8 @@ export interface UiHarness {
   page: Page;
   server: KioskServer;
   cards: CardMonitor;
+  /** The kiosk's transaction store, in a temporary folder removed by stop(). */
+  store: TransactionStore;
   config: KioskConfig;
   /** Saves a PNG under test-results/ and returns its path. */
   screenshot(name: string): Promise<string>;
@@ -33,11 +41,24 @@ export interface UiHarness {
 }
 
 export async function startUiHarness(env: NodeJS.ProcessEnv = {}): Promise<UiHarness> {
-  const config = loadConfig({ env: { KIOSK_SERVICE_PORT: '0', ...env } });
+  const dataDir = mkdtempSync(join(tmpdir(), 'kiosk-ui-'));
+  const config = loadConfig({
+    env: {
+      KIOSK_SERVICE_PORT: '0',
+      KIOSK_TRUST_FOLDER: join(dataDir, 'trust'),
+      KIOSK_STORE_PATH: join(dataDir, 'store.db'),
+      KIOSK_STORE_KEY_FILE: join(dataDir, 'store-wrap.key'),
+      KIOSK_STORE_SIGNING_KEY_FILE: join(dataDir, 'store-signing.pem'),
+      ...env,
+    },
+  });
   const log = createLogger({ name: 'kiosk-test', level: 'warn' });
   const xvfb = await startXvfb();
-  const cards = await CardMonitor.start(config.devices.mode, log);
-  const server = await startKioskServer({ config, log, cards });
+  const trust = await loadKioskTrust(config, log);
+  const store = TransactionStore.fromConfig(config.store);
+  const cards = await CardMonitor.start(config.devices.mode, log, config.devices.cardReader);
+  const identity = new IdentityCheck({ cards, trust, recorder: store, log });
+  const server = await startKioskServer({ config, log, cards, identity });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: false,
@@ -52,6 +73,7 @@ export async function startUiHarness(env: NodeJS.ProcessEnv = {}): Promise<UiHar
     page,
     server,
     cards,
+    store,
     config,
     async screenshot(name) {
       mkdirSync(RESULTS_DIR, { recursive: true });
@@ -63,7 +85,9 @@ export async function startUiHarness(env: NodeJS.ProcessEnv = {}): Promise<UiHar
       await browser.close();
       await server.close();
       await cards.stop();
+      store.close();
       await xvfb.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

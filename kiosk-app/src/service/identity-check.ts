@@ -1,0 +1,159 @@
+import { EventEmitter } from 'node:events';
+import { KioskError, isKioskError, type Logger } from '@kiosk/common';
+import type { ApduTransceiver } from '@kiosk/device-drivers';
+import { assertHolderReadable, canKey, decodeFaceImage, holderOf, parseCardRead, readCardFiles, type CardRead, type ReadProgressEvent } from '@kiosk/device-drivers/emrtd';
+import { verifyCard, type Verdict } from '@kiosk/device-drivers/verify';
+import type { NewTransaction, RecordedTransaction } from '@kiosk/store';
+import { MAX_CAN_TRIES, type CheckName, type HolderView, type IdentityCheckResponse, type IdentityProgressEvent, type VerdictView } from '../shared/identity-api.js';
+import type { KioskEvent } from './card-monitor.js';
+import type { KioskTrust } from './trust-setup.js';
+
+/** What the check needs of the card reader: a session with the card on it, and insert/remove events. */
+export interface CardSessions {
+  openCardSession(): Promise<ApduTransceiver & { atr: Uint8Array }>;
+  on(event: 'event', listener: (event: KioskEvent) => void): unknown;
+}
+
+/** The part of the transaction store the check uses. */
+export interface TransactionRecorder {
+  recordTransaction(input: NewTransaction): RecordedTransaction;
+}
+
+export interface IdentityCheckOptions {
+  cards: CardSessions;
+  trust: KioskTrust;
+  /** Where verdicts are recorded; without one nothing is (unit tests of the route only). */
+  recorder: TransactionRecorder | undefined;
+  log: Logger;
+}
+
+const CHECK_NAMES: readonly CheckName[] = ['sodSignature', 'dsChain', 'crl', 'dataGroupHashes', 'activeAuthentication', 'chipAuthentication'];
+
+function verdictView(verdict: Verdict): VerdictView {
+  const checks = Object.fromEntries(CHECK_NAMES.map((name) => [name, verdict.checks[name].outcome])) as VerdictView['checks'];
+  return { decision: verdict.decision, policy: verdict.policy, checks };
+}
+
+/** Reading progress over all files, in whole percent. */
+function readPercent(e: Extract<ReadProgressEvent, { phase: 'file' }>): number {
+  const fileShare = e.totalBytes ? Math.min(1, e.bytesRead / e.totalBytes) : 1;
+  return Math.floor(((e.index + fileShare) / e.count) * 100);
+}
+
+async function photoOf(read: CardRead, log: Logger): Promise<string | null> {
+  const face = read.faces[0];
+  if (!face) return null;
+  try {
+    const image = await decodeFaceImage(face.image);
+    return `data:${image.mime};base64,${Buffer.from(image.bytes).toString('base64')}`;
+  } catch (err) {
+    log.warn({ code: isKioskError(err) ? err.code : 'INTERNAL' }, 'chip photo not shown: it does not decode');
+    return null;
+  }
+}
+
+/**
+ * The identity check of an inserted CCCD card: read it with the CAN the citizen typed (PACE), run Active and Chip
+ * Authentication on the same session, verify Passive Authentication against the trust store under the device's
+ * policy, record the verdict, and answer with only what the screen shows. Wrong CANs are counted per insertion.
+ * Progress goes out as events; nothing personal is logged or kept after the answer.
+ */
+export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent] }> {
+  private triesLeft = MAX_CAN_TRIES;
+  private running = false;
+
+  constructor(private readonly options: IdentityCheckOptions) {
+    super();
+    options.cards.on('event', (event) => {
+      if (event.type === 'card-inserted' || event.type === 'card-removed') this.triesLeft = MAX_CAN_TRIES;
+    });
+  }
+
+  /** API_BUSY while another check runs; the card outcomes (wrong CAN, removed, rejected) are answers, not errors. */
+  async check(can: string): Promise<IdentityCheckResponse> {
+    if (this.running) throw new KioskError('API_BUSY', 'a card read is already running');
+    if (this.triesLeft <= 0) return { outcome: 'locked' };
+    this.running = true;
+    const started = performance.now();
+    try {
+      const response = await this.readAndVerify(can);
+      this.options.log.info({ outcome: response.outcome, decision: response.outcome === 'checked' ? response.verdict.decision : undefined, ms: Math.round(performance.now() - started) }, 'identity check');
+      return response;
+    } catch (err) {
+      return this.failure(err);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private failure(err: unknown): IdentityCheckResponse {
+    if (!isKioskError(err)) throw err;
+    const { log } = this.options;
+    if (err.code === 'CARD_ACCESS_DENIED') {
+      this.triesLeft -= 1;
+      log.info({ triesLeft: this.triesLeft }, 'identity check: the card refused the CAN');
+      return this.triesLeft > 0 ? { outcome: 'wrong-can', triesLeft: this.triesLeft } : { outcome: 'locked' };
+    }
+    if (err.code === 'CARD_REMOVED') {
+      log.info('identity check: the card left the reader');
+      return { outcome: 'card-removed' };
+    }
+    log.warn({ err }, 'identity check failed');
+    return { outcome: 'failed', code: err.code };
+  }
+
+  private async readAndVerify(can: string): Promise<IdentityCheckResponse> {
+    const { cards, trust, recorder, log } = this.options;
+    const session = await cards.openCardSession();
+    // authenticateChip reports a chip that stops answering as a failed check (what a clone does): a card that
+    // left the reader must not be called a clone, so removals on this session are noted here.
+    let removed = false;
+    const card: ApduTransceiver = {
+      transmit: (command) =>
+        session.transmit(command).catch((err: unknown) => {
+          if (isKioskError(err, 'CARD_REMOVED')) removed = true;
+          throw err;
+        }),
+      close: () => session.close(),
+    };
+    let read: CardRead;
+    let verdict: Verdict;
+    try {
+      let lastPercent = -1;
+      const onProgress = (e: ReadProgressEvent): void => {
+        if (e.phase !== 'file') return;
+        const percent = readPercent(e);
+        if (percent === lastPercent) return;
+        lastPercent = percent;
+        this.emit('event', { type: 'identity-progress', phase: 'reading', percent });
+      };
+      const raw = await readCardFiles(card, { key: canKey(can), atr: session.atr, onProgress });
+      read = parseCardRead(raw);
+      assertHolderReadable(read);
+      this.emit('event', { type: 'identity-progress', phase: 'verifying' });
+      verdict = await verifyCard(card, raw, read, { trust: trust.trust, policy: trust.policy });
+      if (removed) throw new KioskError('CARD_REMOVED', 'the card left the reader during Active or Chip Authentication');
+    } finally {
+      await session.close();
+    }
+    const holder = holderOf(read);
+    const accepted = verdict.decision !== 'reject';
+    const view = verdictView(verdict);
+    recorder?.recordTransaction({
+      kind: 'identity-verification',
+      status: accepted ? 'completed' : 'rejected',
+      verdict: { decision: view.decision, policy: view.policy, trust: trust.source, ...view.checks },
+      // A rejected card's data is not the citizen's as far as anyone can tell: only its verdict is kept.
+      ...(accepted && holder.idNumber ? { citizen: { idNumber: holder.idNumber, fields: { fullName: holder.fullName ?? null, dateOfBirth: holder.dateOfBirth ?? null } } } : {}),
+      deliveries: [],
+    });
+    if (!accepted) return { outcome: 'checked', verdict: view, holder: null };
+    const shown: HolderView = {
+      fullName: holder.fullName ?? '',
+      dateOfBirth: holder.dateOfBirth ?? '',
+      idLast4: holder.idNumber?.slice(-4) ?? '',
+      photo: await photoOf(read, log),
+    };
+    return { outcome: 'checked', verdict: view, holder: shown };
+  }
+}

@@ -1,0 +1,166 @@
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KioskError, createLogger, loadConfig } from '@kiosk/common';
+import { InProcessTransceiver, type ApduTransceiver, type VirtualCard } from '@kiosk/device-drivers';
+import { buildVirtualCard, PERSONAS, type CardBuildOptions } from '@kiosk/fixtures';
+import { TransactionStore } from '@kiosk/store';
+import type { KioskEvent } from '../src/service/card-monitor.js';
+import { IdentityCheck, type CardSessions } from '../src/service/identity-check.js';
+import { loadKioskTrust, type KioskTrust } from '../src/service/trust-setup.js';
+
+const log = createLogger({ name: 'test', level: 'silent' });
+const persona = PERSONAS[0]!;
+const CAN = persona.idNumber.slice(6);
+
+/**
+ * The card reader without PC/SC: the virtual chip answers in process (the PC/SC path runs in ui.int.test.ts).
+ * Inserting emits the monitor's event, as pcscd would.
+ */
+class InProcessReader extends EventEmitter<{ event: [KioskEvent] }> implements CardSessions {
+  card: VirtualCard | undefined;
+
+  insert(card: VirtualCard): void {
+    this.card = card;
+    this.emit('event', { type: 'card-inserted', reader: 'in-process' });
+  }
+
+  async openCardSession(): Promise<ApduTransceiver & { atr: Uint8Array }> {
+    if (!this.card) throw new KioskError('CARD_REMOVED', 'no card on the reader');
+    return Object.assign(new InProcessTransceiver(this.card), { atr: this.card.atr });
+  }
+}
+
+async function card(options: CardBuildOptions = {}): Promise<VirtualCard> {
+  return (await buildVirtualCard(persona, { portrait: 'synthetic', ...options })).card;
+}
+
+describe('IdentityCheck on an in-process virtual CCCD, with the test PKI trust and a real store', () => {
+  let dir: string;
+  let store: TransactionStore;
+  let trust: KioskTrust;
+  const reader = new InProcessReader();
+  let check: IdentityCheck;
+  const events: unknown[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kiosk-identity-'));
+    const config = loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust') } });
+    trust = await loadKioskTrust(config, log);
+    store = TransactionStore.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'sign.pem') });
+    check = new IdentityCheck({ cards: reader, trust, recorder: store, log });
+    check.on('event', (e) => events.push(e));
+  });
+  afterAll(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('simulated devices without a CSCA in the trust folder trust the test PKI, under the hospital policy', () => {
+    expect(trust.source).toBe('test-pki');
+    expect(trust.trust.cscas()).toHaveLength(1);
+    expect(trust.trust.crls()).toHaveLength(1);
+    expect(trust.policy.name).toBe('hospital');
+  });
+
+  it('a genuine card read with its CAN is accepted; the answer holds only name, birth date, last 4 digits, photo and verdict', async () => {
+    reader.insert(await card());
+    events.length = 0;
+    const response = await check.check(CAN);
+    expect(response).toMatchObject({
+      outcome: 'checked',
+      verdict: { decision: 'accept', policy: 'hospital', checks: { sodSignature: 'passed', dsChain: 'passed', crl: 'passed', dataGroupHashes: 'passed', activeAuthentication: 'passed', chipAuthentication: 'passed' } },
+      holder: { fullName: persona.fullName, dateOfBirth: persona.dateOfBirth, idLast4: persona.idNumber.slice(-4) },
+    });
+    if (response.outcome !== 'checked' || !response.holder) throw new Error('no holder');
+    expect(Object.keys(response.holder).sort()).toEqual(['dateOfBirth', 'fullName', 'idLast4', 'photo']);
+    expect(response.holder.photo).toMatch(/^data:image\/jpeg;base64,\/9j\//);
+    expect(JSON.stringify(response)).not.toContain(persona.idNumber);
+    // Progress: reading percentages that only grow and end at 100, then verifying.
+    const percents = events.flatMap((e) => ((e as { phase: string }).phase === 'reading' ? [(e as { percent: number }).percent] : []));
+    expect(percents.at(-1)).toBe(100);
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    expect(events.at(-1)).toEqual({ type: 'identity-progress', phase: 'verifying' });
+
+    const [recorded] = store.findByCitizen(persona.idNumber);
+    expect(recorded).toMatchObject({ kind: 'identity-verification', status: 'completed', verdict: { decision: 'accept', trust: 'test-pki', dataGroupHashes: 'passed', chipAuthentication: 'passed' } });
+    expect(recorded?.citizen?.fields).toEqual({ fullName: persona.fullName, dateOfBirth: persona.dateOfBirth });
+  });
+
+  it('a card with a tampered DG13 is rejected: no holder data on screen, and only its verdict recorded', async () => {
+    reader.insert(await card({ fault: 'tampered-dg13' }));
+    const before = store.stats();
+    const response = await check.check(CAN);
+    expect(response).toMatchObject({ outcome: 'checked', verdict: { decision: 'reject', checks: { dataGroupHashes: 'failed', sodSignature: 'passed' } }, holder: null });
+    const after = store.stats();
+    expect(after.transactions['identity-verification/rejected']).toBe((before.transactions['identity-verification/rejected'] ?? 0) + 1);
+    expect(after.withPersonalData).toBe(before.withPersonalData);
+  });
+
+  it('a cloned chip fails Active and Chip Authentication and is rejected', async () => {
+    reader.insert(await card({ fault: 'cloned-chip' }));
+    const response = await check.check(CAN);
+    expect(response).toMatchObject({ outcome: 'checked', verdict: { decision: 'reject', checks: { activeAuthentication: 'failed', chipAuthentication: 'failed', dataGroupHashes: 'passed' } }, holder: null });
+  });
+
+  it('a wrong CAN leaves tries, the third locks the insertion, and a new insertion starts again', async () => {
+    reader.insert(await card());
+    expect(await check.check('000000')).toEqual({ outcome: 'wrong-can', triesLeft: 2 });
+    expect(await check.check('111111')).toEqual({ outcome: 'wrong-can', triesLeft: 1 });
+    expect(await check.check('222222')).toEqual({ outcome: 'locked' });
+    // Locked even with the right CAN until the card comes out and goes in again.
+    expect(await check.check(CAN)).toEqual({ outcome: 'locked' });
+    reader.insert(await card());
+    expect(await check.check(CAN)).toMatchObject({ outcome: 'checked', verdict: { decision: 'accept' } });
+  });
+
+  it('a card pulled mid-read answers card-removed; no card at all too', async () => {
+    // The read takes 8 secured APDUs: pulled after them, at the first Active Authentication command, the chip
+    // checks must not turn into "cloned chip".
+    reader.insert(await card({ fault: 'pulled-mid-read', pullAfter: 8 }));
+    expect(await check.check(CAN)).toEqual({ outcome: 'card-removed' });
+    reader.insert(await card({ fault: 'pulled-mid-read', pullAfter: 4 }));
+    expect(await check.check(CAN)).toEqual({ outcome: 'card-removed' });
+    reader.card = undefined;
+    expect(await check.check(CAN)).toEqual({ outcome: 'card-removed' });
+  });
+
+  it('refuses a second check while one runs (API_BUSY)', async () => {
+    reader.insert(await card());
+    const first = check.check(CAN);
+    await expect(check.check(CAN)).rejects.toMatchObject({ code: 'API_BUSY' });
+    expect((await first).outcome).toBe('checked');
+  });
+});
+
+describe('loadKioskTrust', () => {
+  it('real devices refuse to start without a CSCA in the trust folder (TRUST_STORE_MISSING)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiosk-trust-'));
+    try {
+      const config = loadConfig({ env: { KIOSK_DEVICES_MODE: 'real', KIOSK_TRUST_FOLDER: dir } });
+      await expect(loadKioskTrust(config, log)).rejects.toMatchObject({ code: 'TRUST_STORE_MISSING', message: expect.stringContaining(dir) as unknown });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a trust folder holding a CSCA is used in either mode, under the notary policy on a notary kiosk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiosk-trust-'));
+    try {
+      const { createTestPki } = await import('@kiosk/fixtures');
+      const { addToTrustFolder } = await import('@kiosk/device-drivers/verify');
+      await addToTrustFolder(dir, createTestPki().csca.certificate);
+      for (const mode of ['real', 'simulated']) {
+        const config = loadConfig({ env: { KIOSK_DEVICES_MODE: mode, KIOSK_TRUST_FOLDER: dir, KIOSK_DEVICE_PROFILE: 'notary' } });
+        const trust = await loadKioskTrust(config, log);
+        expect(trust.source).toBe('folder');
+        expect(trust.trust.cscas()).toHaveLength(1);
+        expect(trust.policy.name).toBe('notary');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
