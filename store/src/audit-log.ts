@@ -1,5 +1,5 @@
 import { createHash, verify as verifySignature } from 'node:crypto';
-import type { Db } from './database.js';
+import { type Db, sql } from './database.js';
 import type { CheckpointSigner } from './key-provider.js';
 
 /**
@@ -38,30 +38,30 @@ interface AuditRow {
 
 /** Appends one entry (call inside the write transaction of the change it records); returns its sequence. */
 export function appendAudit(db: Db, entry: AuditEntry, now: number): number {
-  const last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: Buffer } | undefined;
+  const last = sql(db, 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: Buffer } | undefined;
   const seq = (last?.seq ?? 0) + 1;
   const prev = last?.hash ?? GENESIS;
   const detail = JSON.stringify(entry.detail ?? {});
   const subject = entry.subject ?? null;
   const hash = entryHash(prev, seq, now, entry.actor, entry.action, subject, detail);
-  db.prepare('INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(seq, now, entry.actor, entry.action, subject, detail, prev, hash);
+  sql(db, 'INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(seq, now, entry.actor, entry.action, subject, detail, prev, hash);
   return seq;
 }
 
 /** Signs the current head; returns the checkpointed sequence, or undefined on an empty log. */
 export function writeCheckpoint(db: Db, signer: CheckpointSigner, now: number): number | undefined {
-  const head = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: Buffer } | undefined;
+  const head = sql(db, 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: Buffer } | undefined;
   if (!head) return undefined;
-  const done = db.prepare('SELECT 1 FROM audit_checkpoints WHERE audit_seq = ?').get(head.seq);
+  const done = sql(db, 'SELECT 1 FROM audit_checkpoints WHERE audit_seq = ?').get(head.seq);
   if (done) return head.seq;
   const signature = signer.sign(checkpointMessage(head.seq, head.hash, now));
-  db.prepare('INSERT INTO audit_checkpoints (audit_seq, head_hash, at, public_key, signature) VALUES (?, ?, ?, ?, ?)').run(head.seq, head.hash, now, signer.publicKeyPem, signature);
+  sql(db, 'INSERT INTO audit_checkpoints (audit_seq, head_hash, at, public_key, signature) VALUES (?, ?, ?, ?, ?)').run(head.seq, head.hash, now, signer.publicKeyPem, signature);
   return head.seq;
 }
 
 /** Writes a checkpoint when `every` entries have accumulated since the last one. */
 export function checkpointIfDue(db: Db, signer: CheckpointSigner, every: number, now: number): void {
-  const row = db.prepare('SELECT (SELECT coalesce(max(seq), 0) FROM audit_log) AS head, (SELECT coalesce(max(audit_seq), 0) FROM audit_checkpoints) AS signed').get() as { head: number; signed: number };
+  const row = sql(db, 'SELECT (SELECT coalesce(max(seq), 0) FROM audit_log) AS head, (SELECT coalesce(max(audit_seq), 0) FROM audit_checkpoints) AS signed').get() as { head: number; signed: number };
   if (row.head - row.signed >= every) writeCheckpoint(db, signer, now);
 }
 
@@ -96,7 +96,7 @@ export interface VerifyAuditOptions {
 }
 
 export function listCheckpoints(db: Db): AuditCheckpoint[] {
-  const rows = db.prepare('SELECT audit_seq, head_hash, at, public_key, signature FROM audit_checkpoints ORDER BY audit_seq').all() as Array<{ audit_seq: number; head_hash: Buffer; at: number; public_key: string; signature: Buffer }>;
+  const rows = sql(db, 'SELECT audit_seq, head_hash, at, public_key, signature FROM audit_checkpoints ORDER BY audit_seq').all() as Array<{ audit_seq: number; head_hash: Buffer; at: number; public_key: string; signature: Buffer }>;
   return rows.map((r) => ({ auditSeq: r.audit_seq, headHash: r.head_hash.toString('hex'), at: r.at, publicKeyPem: r.public_key, signature: r.signature.toString('base64') }));
 }
 
@@ -107,7 +107,7 @@ export function verifyAudit(db: Db, options: VerifyAuditOptions = {}): AuditRepo
   let expectedSeq = 1;
   let prev: Buffer = GENESIS;
   let entries = 0;
-  for (const row of db.prepare('SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
+  for (const row of sql(db, 'SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
     entries++;
     if (row.seq !== expectedSeq) problems.push({ seq: expectedSeq, problem: 'deleted', message: `entries ${expectedSeq}..${row.seq - 1} are missing` });
     else if (!row.prev_hash.equals(prev)) problems.push({ seq: row.seq, problem: 'deleted', message: `entry ${row.seq} does not follow the entry before it` });

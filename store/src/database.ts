@@ -4,6 +4,17 @@ import { migrate } from './migrations/index.js';
 
 export type Db = Database.Database;
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** A prepared statement, compiled once per connection: preparing on every call costs more than a commit's CPU. */
+export function sql(db: Db, text: string): Database.Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map<string, Database.Statement>()));
+  let statement = cache.get(text);
+  if (!statement) cache.set(text, (statement = db.prepare(text)));
+  return statement;
+}
+
 export interface OpenDatabaseOptions {
   /** Open without write access (CLI `stats`, `audit verify`, `export`, a read-only copy). Migrations do not run. */
   readonly?: boolean;

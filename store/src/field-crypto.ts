@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { KioskError } from '@kiosk/common';
-import type { Db } from './database.js';
+import { type Db, sql } from './database.js';
 import type { KeyProvider } from './key-provider.js';
 
 /**
@@ -59,23 +59,23 @@ export class Keyring {
 
   /** Creates the first data key and the index key on a new database (inside the caller's write transaction). */
   ensureKeys(now: number): void {
-    if (!this.#db.prepare('SELECT 1 FROM data_keys LIMIT 1').get()) this.addDataKey(now);
-    if (!this.#db.prepare('SELECT 1 FROM settings WHERE key = ?').get(INDEX_KEY_SETTING)) {
-      this.#db.prepare('INSERT INTO settings (key, value) VALUES (?, ?)').run(INDEX_KEY_SETTING, this.#provider.wrap(randomBytes(32)).toString('base64'));
+    if (!sql(this.#db, 'SELECT 1 FROM data_keys LIMIT 1').get()) this.addDataKey(now);
+    if (!sql(this.#db, 'SELECT 1 FROM settings WHERE key = ?').get(INDEX_KEY_SETTING)) {
+      sql(this.#db, 'INSERT INTO settings (key, value) VALUES (?, ?)').run(INDEX_KEY_SETTING, this.#provider.wrap(randomBytes(32)).toString('base64'));
     }
   }
 
   /** A new data key becomes the current one; returns its id. */
   addDataKey(now: number): number {
     const key = randomBytes(32);
-    const id = Number(this.#db.prepare('INSERT INTO data_keys (wrapped, created_at) VALUES (?, ?)').run(this.#provider.wrap(key), now).lastInsertRowid);
+    const id = Number(sql(this.#db, 'INSERT INTO data_keys (wrapped, created_at) VALUES (?, ?)').run(this.#provider.wrap(key), now).lastInsertRowid);
     this.#keys.set(id, key);
     return id;
   }
 
   /** The newest data key, read from the database so a rotation by the other process is seen at once. */
   current(): { id: number; key: Buffer } {
-    const row = this.#db.prepare('SELECT max(id) AS id FROM data_keys WHERE retired_at IS NULL').get() as { id: number | null };
+    const row = sql(this.#db, 'SELECT max(id) AS id FROM data_keys WHERE retired_at IS NULL').get() as { id: number | null };
     if (row.id === null) throw new KioskError('STORE_KEY_UNAVAILABLE', 'the store has no data key');
     return { id: row.id, key: this.key(row.id) };
   }
@@ -83,7 +83,7 @@ export class Keyring {
   key(id: number): Buffer {
     let key = this.#keys.get(id);
     if (!key) {
-      const row = this.#db.prepare('SELECT wrapped FROM data_keys WHERE id = ?').get(id) as { wrapped: Buffer } | undefined;
+      const row = sql(this.#db, 'SELECT wrapped FROM data_keys WHERE id = ?').get(id) as { wrapped: Buffer } | undefined;
       if (!row) throw new KioskError('STORE_DECRYPT_FAILED', `data key ${id} does not exist (erased after rotation?)`);
       key = this.#provider.unwrap(row.wrapped);
       this.#keys.set(id, key);
@@ -104,7 +104,7 @@ export class Keyring {
   citizenHash(idNumber: string): Buffer {
     if (!/^(\d{12}|\d{9})$/.test(idNumber)) throw new KioskError('STORE_FIELD_REJECTED', 'a citizen ID number has 12 digits (CCCD) or 9 digits (old CMND)');
     if (!this.#indexKey) {
-      const row = this.#db.prepare('SELECT value FROM settings WHERE key = ?').get(INDEX_KEY_SETTING) as { value: string } | undefined;
+      const row = sql(this.#db, 'SELECT value FROM settings WHERE key = ?').get(INDEX_KEY_SETTING) as { value: string } | undefined;
       if (!row) throw new KioskError('STORE_KEY_UNAVAILABLE', 'the store has no citizen index key');
       this.#indexKey = this.#provider.unwrap(Buffer.from(row.value, 'base64'));
     }

@@ -1,6 +1,6 @@
 import { KioskError } from '@kiosk/common';
 import { audit, type StoreContext } from './context.js';
-import { writeTransaction } from './database.js';
+import { writeTransaction, sql } from './database.js';
 import { clearText, type JsonValue } from './field-guard.js';
 import { payloadAad } from './transactions.js';
 
@@ -42,8 +42,8 @@ interface DueRow {
 export function claimDue(ctx: StoreContext, options: ClaimOptions = {}): DueDelivery[] {
   const rows = writeTransaction(ctx.db, 'cannot claim deliveries', () => {
     const now = ctx.now();
-    const due = ctx.db
-      .prepare(
+    const due = sql(
+      ctx.db,
         `SELECT o.id, o.transaction_id, o.upstream, o.idempotency_key, o.aggregate, o.aggregate_seq, o.attempts, o.payload
          FROM outbox o
          WHERE o.delivered_at IS NULL AND o.dead_letter = 0 AND o.next_attempt_at <= @now
@@ -54,7 +54,7 @@ export function claimDue(ctx: StoreContext, options: ClaimOptions = {}): DueDeli
          LIMIT @limit`,
       )
       .all({ now, upstream: options.upstream ?? null, limit: options.limit ?? 20 }) as DueRow[];
-    const lease = ctx.db.prepare('UPDATE outbox SET claimed_until = ? WHERE id = ?');
+    const lease = sql(ctx.db, 'UPDATE outbox SET claimed_until = ? WHERE id = ?');
     for (const r of due) lease.run(now + (options.leaseMs ?? 60_000), r.id);
     return due;
   });
@@ -72,7 +72,7 @@ export function claimDue(ctx: StoreContext, options: ClaimOptions = {}): DueDeli
 
 function pendingOrThrow(ctx: StoreContext, id: number, changes: number): void {
   if (changes === 1) return;
-  const row = ctx.db.prepare('SELECT delivered_at, dead_letter FROM outbox WHERE id = ?').get(id) as { delivered_at: number | null; dead_letter: number } | undefined;
+  const row = sql(ctx.db, 'SELECT delivered_at, dead_letter FROM outbox WHERE id = ?').get(id) as { delivered_at: number | null; dead_letter: number } | undefined;
   if (!row) throw new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} does not exist`);
   throw new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} is already ${row.delivered_at !== null ? 'delivered' : 'dead-lettered'}`, { details: { id } });
 }
@@ -81,9 +81,9 @@ function pendingOrThrow(ctx: StoreContext, id: number, changes: number): void {
 export function markDelivered(ctx: StoreContext, id: number): void {
   writeTransaction(ctx.db, 'cannot mark the delivery delivered', () => {
     const now = ctx.now();
-    const { changes } = ctx.db.prepare('UPDATE outbox SET delivered_at = ?, payload = NULL, key_id = NULL, claimed_until = NULL, attempts = attempts + 1, last_error = NULL WHERE id = ? AND delivered_at IS NULL AND dead_letter = 0').run(now, id);
+    const { changes } = sql(ctx.db, 'UPDATE outbox SET delivered_at = ?, payload = NULL, key_id = NULL, claimed_until = NULL, attempts = attempts + 1, last_error = NULL WHERE id = ? AND delivered_at IS NULL AND dead_letter = 0').run(now, id);
     pendingOrThrow(ctx, id, changes);
-    const row = ctx.db.prepare('SELECT transaction_id, upstream FROM outbox WHERE id = ?').get(id) as { transaction_id: string; upstream: string };
+    const row = sql(ctx.db, 'SELECT transaction_id, upstream FROM outbox WHERE id = ?').get(id) as { transaction_id: string; upstream: string };
     audit(ctx, { actor: 'sync-agent', action: 'delivery.delivered', subject: row.transaction_id, detail: { upstream: row.upstream } }, now);
   });
 }
@@ -91,7 +91,7 @@ export function markDelivered(ctx: StoreContext, id: number): void {
 /** A failed attempt that may succeed later: try again at `nextAttemptAt` (ms). The error text is kept, ID-scrubbed. */
 export function markRetry(ctx: StoreContext, id: number, error: string, nextAttemptAt: number): void {
   writeTransaction(ctx.db, 'cannot schedule the retry', () => {
-    const { changes } = ctx.db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_until = NULL WHERE id = ? AND delivered_at IS NULL AND dead_letter = 0').run(clearText(error), Math.trunc(nextAttemptAt), id);
+    const { changes } = sql(ctx.db, 'UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_until = NULL WHERE id = ? AND delivered_at IS NULL AND dead_letter = 0').run(clearText(error), Math.trunc(nextAttemptAt), id);
     pendingOrThrow(ctx, id, changes);
   });
 }
@@ -100,9 +100,9 @@ export function markRetry(ctx: StoreContext, id: number, error: string, nextAtte
 export function markDeadLetter(ctx: StoreContext, id: number, error: string): void {
   writeTransaction(ctx.db, 'cannot dead-letter the delivery', () => {
     const now = ctx.now();
-    const { changes } = ctx.db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_letter = 1, claimed_until = NULL WHERE id = ? AND delivered_at IS NULL AND dead_letter = 0').run(clearText(error), id);
+    const { changes } = sql(ctx.db, 'UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_letter = 1, claimed_until = NULL WHERE id = ? AND delivered_at IS NULL AND dead_letter = 0').run(clearText(error), id);
     pendingOrThrow(ctx, id, changes);
-    const row = ctx.db.prepare('SELECT transaction_id, upstream FROM outbox WHERE id = ?').get(id) as { transaction_id: string; upstream: string };
+    const row = sql(ctx.db, 'SELECT transaction_id, upstream FROM outbox WHERE id = ?').get(id) as { transaction_id: string; upstream: string };
     audit(ctx, { actor: 'sync-agent', action: 'delivery.dead-lettered', subject: row.transaction_id, detail: { upstream: row.upstream } }, now);
   });
 }

@@ -1,6 +1,6 @@
 import { KioskError } from '@kiosk/common';
 import { audit, type StoreContext } from './context.js';
-import { writeTransaction } from './database.js';
+import { writeTransaction, sql } from './database.js';
 import { clearText } from './field-guard.js';
 import { payloadAad, personalAad } from './transactions.js';
 
@@ -14,8 +14,8 @@ const DAY_MS = 86_400_000;
 export function purgeExpired(ctx: StoreContext, retentionDays: number): number {
   return writeTransaction(ctx.db, 'cannot purge expired personal data', () => {
     const now = ctx.now();
-    const { changes } = ctx.db
-      .prepare(
+    const { changes } = sql(
+      ctx.db,
         `UPDATE transactions AS t SET personal = NULL, citizen_hmac = NULL, key_id = NULL, redacted_at = @now
          WHERE t.personal IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.transaction_id = t.id AND o.delivered_at IS NULL)
@@ -44,11 +44,11 @@ export function eraseCitizen(ctx: StoreContext, idNumber: string, requestRef: st
   const hash = ctx.keyring.citizenHash(idNumber);
   return writeTransaction(ctx.db, 'cannot erase the citizen', () => {
     const now = ctx.now();
-    const ids = (ctx.db.prepare('SELECT id FROM transactions WHERE citizen_hmac = ?').all(hash) as Array<{ id: string }>).map((r) => r.id);
+    const ids = (sql(ctx.db, 'SELECT id FROM transactions WHERE citizen_hmac = ?').all(hash) as Array<{ id: string }>).map((r) => r.id);
     let cancelled = 0;
-    const cancel = ctx.db.prepare("UPDATE outbox SET payload = NULL, key_id = NULL, dead_letter = 1, last_error = 'erased by data-subject request', claimed_until = NULL WHERE transaction_id = ? AND delivered_at IS NULL");
-    const clearDelivered = ctx.db.prepare('UPDATE outbox SET payload = NULL, key_id = NULL WHERE transaction_id = ? AND payload IS NOT NULL');
-    const erase = ctx.db.prepare('UPDATE transactions SET personal = NULL, citizen_hmac = NULL, key_id = NULL, redacted_at = ? WHERE id = ?');
+    const cancel = sql(ctx.db, "UPDATE outbox SET payload = NULL, key_id = NULL, dead_letter = 1, last_error = 'erased by data-subject request', claimed_until = NULL WHERE transaction_id = ? AND delivered_at IS NULL");
+    const clearDelivered = sql(ctx.db, 'UPDATE outbox SET payload = NULL, key_id = NULL WHERE transaction_id = ? AND payload IS NOT NULL');
+    const erase = sql(ctx.db, 'UPDATE transactions SET personal = NULL, citizen_hmac = NULL, key_id = NULL, redacted_at = ? WHERE id = ?');
     for (const id of ids) {
       cancelled += cancel.run(id).changes;
       clearDelivered.run(id);
@@ -77,21 +77,21 @@ export function rotateDataKey(ctx: StoreContext): number {
 export function reencryptBatch(ctx: StoreContext, batch = 500): number {
   return writeTransaction(ctx.db, 'cannot re-encrypt', () => {
     const current = ctx.keyring.current();
-    const tx = ctx.db.prepare('SELECT id, personal FROM transactions WHERE key_id IS NOT NULL AND key_id <> ? LIMIT ?').all(current.id, batch) as Array<{ id: string; personal: Buffer }>;
-    const updateTx = ctx.db.prepare('UPDATE transactions SET personal = ?, key_id = ? WHERE id = ?');
+    const tx = sql(ctx.db, 'SELECT id, personal FROM transactions WHERE key_id IS NOT NULL AND key_id <> ? LIMIT ?').all(current.id, batch) as Array<{ id: string; personal: Buffer }>;
+    const updateTx = sql(ctx.db, 'UPDATE transactions SET personal = ?, key_id = ? WHERE id = ?');
     for (const r of tx) {
       const aad = personalAad(r.id);
       updateTx.run(ctx.keyring.seal(ctx.keyring.open(r.personal, aad), aad).sealed, current.id, r.id);
     }
-    const ob = ctx.db.prepare('SELECT id, idempotency_key, payload FROM outbox WHERE key_id IS NOT NULL AND key_id <> ? LIMIT ?').all(current.id, batch - tx.length) as Array<{ id: number; idempotency_key: string; payload: Buffer }>;
-    const updateOb = ctx.db.prepare('UPDATE outbox SET payload = ?, key_id = ? WHERE id = ?');
+    const ob = sql(ctx.db, 'SELECT id, idempotency_key, payload FROM outbox WHERE key_id IS NOT NULL AND key_id <> ? LIMIT ?').all(current.id, batch - tx.length) as Array<{ id: number; idempotency_key: string; payload: Buffer }>;
+    const updateOb = sql(ctx.db, 'UPDATE outbox SET payload = ?, key_id = ? WHERE id = ?');
     for (const r of ob) {
       const aad = payloadAad(r.idempotency_key);
       updateOb.run(ctx.keyring.seal(ctx.keyring.open(r.payload, aad), aad).sealed, current.id, r.id);
     }
     const done = tx.length + ob.length;
     if (done === 0) {
-      const { changes } = ctx.db.prepare('DELETE FROM data_keys WHERE id <> ? AND id NOT IN (SELECT key_id FROM transactions WHERE key_id IS NOT NULL UNION SELECT key_id FROM outbox WHERE key_id IS NOT NULL)').run(current.id);
+      const { changes } = sql(ctx.db, 'DELETE FROM data_keys WHERE id <> ? AND id NOT IN (SELECT key_id FROM transactions WHERE key_id IS NOT NULL UNION SELECT key_id FROM outbox WHERE key_id IS NOT NULL)').run(current.id);
       if (changes > 0) audit(ctx, { actor: 'kiosk', action: 'key.retired', detail: { dataKeys: changes } }, ctx.now());
     }
     return done;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { KioskError } from '@kiosk/common';
 import { audit, type StoreContext } from './context.js';
-import { writeTransaction } from './database.js';
+import { writeTransaction, sql } from './database.js';
 import { assertNoImages, assertVerdict, type JsonValue, type Verdict } from './field-guard.js';
 
 export const TRANSACTION_KINDS = ['identity-verification', 'public-service-submission', 'hospital-registration', 'notary-verification'] as const;
@@ -95,18 +95,16 @@ export function recordTransaction(ctx: StoreContext, input: NewTransaction): Rec
   const citizenHash = input.citizen ? ctx.keyring.citizenHash(input.citizen.idNumber) : null;
   return writeTransaction(ctx.db, 'cannot record the transaction', () => {
     const now = ctx.now();
-    const seq = (ctx.db.prepare('SELECT coalesce(max(seq), 0) + 1 AS seq FROM transactions').get() as { seq: number }).seq;
+    const seq = (sql(ctx.db, 'SELECT coalesce(max(seq), 0) + 1 AS seq FROM transactions').get() as { seq: number }).seq;
     const personal = input.citizen ? ctx.keyring.seal({ idNumber: input.citizen.idNumber, fields: input.citizen.fields ?? {} }, personalAad(id)) : null;
-    ctx.db
-      .prepare('INSERT INTO transactions (id, seq, kind, status, verdict, citizen_hmac, personal, key_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    sql(ctx.db, 'INSERT INTO transactions (id, seq, kind, status, verdict, citizen_hmac, personal, key_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(id, seq, input.kind, input.status, JSON.stringify(input.verdict), citizenHash, personal?.sealed ?? null, personal?.keyId ?? null, now);
     const deliveries = input.deliveries.map((d): RecordedDelivery => {
       const aggregate = d.aggregate ?? d.upstream;
-      const aggregateSeq = (ctx.db.prepare('SELECT coalesce(max(aggregate_seq), 0) + 1 AS n FROM outbox WHERE aggregate = ?').get(aggregate) as { n: number }).n;
+      const aggregateSeq = (sql(ctx.db, 'SELECT coalesce(max(aggregate_seq), 0) + 1 AS n FROM outbox WHERE aggregate = ?').get(aggregate) as { n: number }).n;
       const idempotencyKey = `${id}/${d.upstream}`;
       const payload = ctx.keyring.seal(d.payload, payloadAad(idempotencyKey));
-      const rowId = ctx.db
-        .prepare('INSERT INTO outbox (transaction_id, upstream, idempotency_key, aggregate, aggregate_seq, payload, key_id, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      const rowId = sql(ctx.db, 'INSERT INTO outbox (transaction_id, upstream, idempotency_key, aggregate, aggregate_seq, payload, key_id, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(id, d.upstream, idempotencyKey, aggregate, aggregateSeq, payload.sealed, payload.keyId, now).lastInsertRowid;
       return { id: Number(rowId), upstream: d.upstream, idempotencyKey, aggregate, aggregateSeq };
     });
@@ -142,13 +140,13 @@ function toStored(ctx: StoreContext, row: TransactionRow): StoredTransaction {
 const SELECT = 'SELECT id, seq, kind, status, verdict, personal, created_at, redacted_at FROM transactions';
 
 export function getTransaction(ctx: StoreContext, id: string): StoredTransaction | undefined {
-  const row = ctx.db.prepare(`${SELECT} WHERE id = ?`).get(id) as TransactionRow | undefined;
+  const row = sql(ctx.db, `${SELECT} WHERE id = ?`).get(id) as TransactionRow | undefined;
   return row ? toStored(ctx, row) : undefined;
 }
 
 /** A citizen's transactions still holding personal data, found through the keyed hash (never a plaintext scan). */
 export function findByCitizen(ctx: StoreContext, idNumber: string): StoredTransaction[] {
-  const rows = ctx.db.prepare(`${SELECT} WHERE citizen_hmac = ? ORDER BY seq`).all(ctx.keyring.citizenHash(idNumber)) as TransactionRow[];
+  const rows = sql(ctx.db, `${SELECT} WHERE citizen_hmac = ? ORDER BY seq`).all(ctx.keyring.citizenHash(idNumber)) as TransactionRow[];
   return rows.map((r) => toStored(ctx, r));
 }
 
@@ -165,9 +163,9 @@ export interface RedactedRecord {
 }
 
 export function* exportRedacted(ctx: StoreContext, since: number): Generator<RedactedRecord> {
-  const deliveries = ctx.db.prepare('SELECT upstream, idempotency_key, aggregate, aggregate_seq, attempts, delivered_at, dead_letter, last_error FROM outbox WHERE transaction_id = ? ORDER BY id');
+  const deliveries = sql(ctx.db, 'SELECT upstream, idempotency_key, aggregate, aggregate_seq, attempts, delivered_at, dead_letter, last_error FROM outbox WHERE transaction_id = ? ORDER BY id');
   const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-  for (const row of ctx.db.prepare(`${SELECT} WHERE created_at >= ? ORDER BY seq`).iterate(since) as IterableIterator<TransactionRow>) {
+  for (const row of sql(ctx.db, `${SELECT} WHERE created_at >= ? ORDER BY seq`).iterate(since) as IterableIterator<TransactionRow>) {
     const outbox = deliveries.all(row.id) as Array<{ upstream: string; idempotency_key: string; aggregate: string; aggregate_seq: number; attempts: number; delivered_at: number | null; dead_letter: number; last_error: string | null }>;
     yield {
       id: row.id,
