@@ -145,10 +145,20 @@ export function verifyDocument(input: VerifyDocumentInput): Verdict {
     if (isKioskError(err, 'LDS_MALFORMED')) return unverified(`Document Signer certificate is malformed: ${err.message}`);
     throw err;
   }
-  const sodSignature = verifySignerInfo(sod, ds.spki);
+  const sodSignature = signatureCheck(sod, ds.spki);
   const chain = checkChain(ds, input, at, signingTime ?? at);
   const crl = chain.issuer ? checkCrl(ds, chain.issuer, input.trust.crls(), at) : check('not-possible', 'no trusted CSCA to check revocation against');
   return decide(input.policy, { at, signingTime, checks: { sodSignature, dsChain: chain.result, crl, dataGroupHashes, activeAuthentication, chipAuthentication } });
+}
+
+/** A signed attribute that does not decode (a forged or damaged SOD) fails the signature check instead of ending the verification. */
+function signatureCheck(sod: SecurityObject, spki: Uint8Array): CheckResult {
+  try {
+    return verifySignerInfo(sod, spki);
+  } catch (err) {
+    if (isKioskError(err, 'LDS_MALFORMED')) return check('failed', `EF.SOD signed attributes are malformed: ${err.message}`);
+    throw err;
+  }
 }
 
 function readSigningTime(sod: SecurityObject): Date | undefined {
