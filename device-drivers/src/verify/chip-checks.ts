@@ -13,7 +13,8 @@ import type { CheckResult } from './signature.js';
  * The chip's half of document verification, run on the secure-messaging session of the read: Active Authentication
  * when DG15 holds a key, then Chip Authentication when DG14 holds one. AA goes first because a failed CA leaves the
  * chip on keys the terminal does not have, which ends the session. A chip that refuses or answers garbage fails the
- * check; only a key or protocol this terminal does not implement makes it 'not-possible'.
+ * check; only a key or protocol this terminal does not implement makes it 'not-possible'. A card pulled from the
+ * reader mid-check throws its transport error (CARD_REMOVED, ...): a removal is not evidence of a clone.
  */
 export interface ChipChecks {
   activeAuthentication: CheckResult;
@@ -28,6 +29,9 @@ export const OFFLINE_CHIP_CHECKS: ChipChecks = {
 
 /** Errors that mean "this terminal cannot run the protocol", as opposed to a chip that failed it. */
 const unsupported = (err: unknown): boolean => isKioskError(err, 'CARD_UNSUPPORTED');
+/** The card or the reader went away: no answer about the chip at all, so the error goes to the caller, not into a verdict. */
+const TRANSPORT_ERRORS = ['CARD_REMOVED', 'CARD_TRANSMIT_FAILED', 'PCSC_UNAVAILABLE', 'PCSC_TIMEOUT'] as const;
+const transport = (err: unknown): boolean => TRANSPORT_ERRORS.some((code) => isKioskError(err, code));
 
 async function outcomeOf(what: string, run: () => Promise<{ outcome: 'passed' | 'failed'; reason?: string | undefined; algorithm?: string }>): Promise<CheckResult> {
   try {
@@ -35,6 +39,7 @@ async function outcomeOf(what: string, run: () => Promise<{ outcome: 'passed' | 
     const algorithm = result.algorithm ? ` (${result.algorithm})` : '';
     return { outcome: result.outcome, reason: `${what} ${result.outcome}${algorithm}${result.reason ? `: ${result.reason}` : ''}` };
   } catch (err) {
+    if (transport(err)) throw err;
     const message = err instanceof Error ? err.message : String(err);
     if (unsupported(err)) return { outcome: 'not-possible', reason: `${what}: ${message}` };
     // A chip that refuses the command, sends a malformed key or breaks secure messaging has not authenticated.
