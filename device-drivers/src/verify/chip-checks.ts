@@ -8,6 +8,7 @@ import type { SecureMessagingTransceiver } from '../emrtd/sm/secure-messaging.js
 import type { ActiveAuthenticationInfo, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo } from '../emrtd/security-infos-types.js';
 import { verifyDocument, type Verdict, type VerifyDocumentInput } from './passive-authentication.js';
 import type { CheckResult } from './signature.js';
+import { parseSod } from './sod.js';
 
 /**
  * The chip's half of document verification, run on the secure-messaging session of the read: Active Authentication
@@ -48,18 +49,41 @@ async function outcomeOf(what: string, run: () => Promise<{ outcome: 'passed' | 
   }
 }
 
-export async function authenticateChip(card: ApduTransceiver, channel: SecureMessagingTransceiver, read: Pick<CardRead, 'dg14' | 'activeAuthenticationKey' | 'files'>): Promise<ChipChecks> {
+/** The data groups EF.SOD hashes; empty when it does not parse (Passive Authentication reports that). */
+function listedBySod(efSod: Uint8Array | undefined): ReadonlySet<number> {
+  if (!efSod) return new Set();
+  try {
+    return new Set(parseSod(efSod).lds.dataGroupHashes.keys());
+  } catch (err) {
+    if (isKioskError(err, 'LDS_MALFORMED')) return new Set();
+    throw err;
+  }
+}
+
+/**
+ * Why the chip's key file is missing. A DG14 or DG15 that EF.SOD hashes was issued on the card: a chip that then
+ * refuses or hides it withholds its proof, which is what a clone without the chip keys does, so the check fails.
+ */
+function missingKeyFile(read: Pick<CardRead, 'files' | 'skipped'>, file: 'DG14' | 'DG15', listed: ReadonlySet<number>, absent: string): CheckResult {
+  const skipped = read.skipped.find((s) => s.file === file);
+  if (skipped && listed.has(Number(file.slice(2)))) return { outcome: 'failed', reason: `EF.SOD lists ${file}, but the chip withheld it (${skipped.reason})` };
+  if (read.files.has(file)) return { outcome: 'not-possible', reason: `${file} holds no usable key` };
+  return { outcome: 'not-possible', reason: skipped ? absent : `${file} was not read` };
+}
+
+export async function authenticateChip(card: ApduTransceiver, channel: SecureMessagingTransceiver, read: Pick<CardRead, 'dg14' | 'activeAuthenticationKey' | 'files' | 'skipped'>): Promise<ChipChecks> {
+  const listed = listedBySod(read.files.get('EF.SOD'));
   const aaKey = read.activeAuthenticationKey;
   const aaInfo = read.dg14.find((i): i is ActiveAuthenticationInfo => i.kind === 'active-authentication');
   const activeAuthentication: CheckResult = aaKey
     ? await outcomeOf('Active Authentication', () => performActiveAuthentication(channel, aaKey.spki, aaInfo?.signatureAlgorithm ? { signatureAlgorithm: aaInfo.signatureAlgorithm } : {}))
-    : { outcome: 'not-possible', reason: read.files.has('DG15') ? 'DG15 is malformed: no Active Authentication key' : 'the card has no DG15 (no Active Authentication)' };
+    : missingKeyFile(read, 'DG15', listed, 'the card has no DG15 (no Active Authentication)');
 
   const caKey = read.dg14.find((i): i is ChipAuthenticationPublicKeyInfo => i.kind === 'chip-authentication-public-key');
   const caInfo = read.dg14.find((i): i is ChipAuthenticationInfo => i.kind === 'chip-authentication');
   const chipAuthentication: CheckResult = caKey
     ? await outcomeOf('Chip Authentication', () => performChipAuthentication(card, channel, caInfo, caKey))
-    : { outcome: 'not-possible', reason: read.files.has('DG14') ? 'DG14 holds no Chip Authentication public key' : 'the card has no DG14 (no Chip Authentication)' };
+    : missingKeyFile(read, 'DG14', listed, 'the card has no DG14 (no Chip Authentication)');
   return { activeAuthentication, chipAuthentication };
 }
 
