@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { KioskError, loadConfig, type KioskConfig } from '@kiosk/common';
 import { HOSPITAL_POLICY, NOTARY_POLICY, type Verdict, type VerificationPolicy } from '../verify/passive-authentication.js';
 import { loadTrustStore, type TrustStore } from '../verify/trust-store.js';
@@ -31,7 +32,14 @@ export async function verificationSetup(values: { trust?: string | undefined; po
   let at = new Date();
   if (values.at !== undefined) {
     at = new Date(`${values.at}T00:00:00Z`);
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(values.at) || Number.isNaN(at.getTime())) throw new KioskError('USAGE', `--at takes a date YYYY-MM-DD\n\n${help}`);
+    // Date rolls 2026-02-30 over to March 2; the round trip refuses dates that do not exist.
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(values.at) || Number.isNaN(at.getTime()) || at.toISOString().slice(0, 10) !== values.at) {
+      throw new KioskError('USAGE', `--at takes a date YYYY-MM-DD that exists\n\n${help}`);
+    }
+  }
+  // A mistyped --trust must not quietly verify against nothing (the hospital policy would accept with warnings).
+  if (values.trust !== undefined && !statSync(values.trust, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new KioskError('CONFIG_FILE_UNREADABLE', `trust folder ${values.trust} does not exist or is not a folder`);
   }
   const trustFolder = values.trust ?? config.trust.folder;
   return { trust: await loadTrustStore(trustFolder, config.trust.pins), trustFolder, policy, at };
