@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KioskError } from '@kiosk/common';
+import { isKioskError, KioskError } from '@kiosk/common';
 import { bytesEqual } from '../emrtd/bytes.js';
 import { decodeTlvList, type Tlv } from '../emrtd/tlv.js';
 import { verifySignature, verifySignerInfo } from './signature.js';
@@ -389,20 +389,32 @@ const CRL_DIR = 'crl';
  */
 export async function loadTrustStore(folder: string, pins: readonly PinnedCertificate[] = []): Promise<TrustStore> {
   const store = new TrustStore(pins);
-  for (const der of await readFolder(join(folder, CSCA_DIR))) store.addCsca(der);
-  for (const der of await readFolder(join(folder, CRL_DIR))) store.addCrl(der);
-  for (const bytes of await readFolder(folder, LOOSE_FILE)) {
-    for (const object of readTrustObjects(bytes)) {
-      if (object.kind === 'crl') store.addCrl(object.der);
-      else store.addCsca(object.der);
-    }
+  for (const [path, der] of await readFolder(join(folder, CSCA_DIR))) inFile(path, () => store.addCsca(der));
+  for (const [path, der] of await readFolder(join(folder, CRL_DIR))) inFile(path, () => store.addCrl(der));
+  for (const [path, bytes] of await readFolder(folder, LOOSE_FILE)) {
+    inFile(path, () => {
+      for (const object of readTrustObjects(bytes)) {
+        if (object.kind === 'crl') store.addCrl(object.der);
+        else store.addCsca(object.der);
+      }
+    });
   }
   return store;
 }
 
+/** A damaged file in the trust folder is named in the error, so the operator knows which one to remove. */
+function inFile(path: string, load: () => void): void {
+  try {
+    load();
+  } catch (err) {
+    if (isKioskError(err, 'LDS_MALFORMED')) throw new KioskError('TRUST_FILE_INVALID', `trust folder file ${path}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
 const LOOSE_FILE = /\.(pem|crt|cer|der|crl)$/i;
 
-async function readFolder(folder: string, pattern = /\.der$/): Promise<Uint8Array[]> {
+async function readFolder(folder: string, pattern = /\.der$/): Promise<Array<[string, Uint8Array]>> {
   let names: string[];
   try {
     names = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isFile() && pattern.test(e.name)).map((e) => e.name).sort();
@@ -410,7 +422,7 @@ async function readFolder(folder: string, pattern = /\.der$/): Promise<Uint8Arra
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new KioskError('CONFIG_FILE_UNREADABLE', `trust folder ${folder} is unreadable`, { cause: err });
   }
-  return Promise.all(names.map(async (n) => new Uint8Array(await readFile(join(folder, n)))));
+  return Promise.all(names.map(async (n): Promise<[string, Uint8Array]> => [join(folder, n), new Uint8Array(await readFile(join(folder, n)))]));
 }
 
 export interface TrustEntry {
