@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pcscSkipReason } from '@kiosk/device-drivers/testing';
@@ -7,6 +10,15 @@ import { uiSkipReason } from './harness/ui-harness.js';
 import { startXvfb, type XvfbDisplay } from './harness/xvfb.js';
 
 const kioskBin = fileURLToPath(new URL('../bin/kiosk.js', import.meta.url));
+// The kiosk's store and trust folder live here, not in the working tree's data/.
+const dataDir = mkdtempSync(join(tmpdir(), 'kiosk-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const DATA_ENV = {
+  KIOSK_TRUST_FOLDER: join(dataDir, 'trust'),
+  KIOSK_STORE_PATH: join(dataDir, 'store.db'),
+  KIOSK_STORE_KEY_FILE: join(dataDir, 'store-wrap.key'),
+  KIOSK_STORE_SIGNING_KEY_FILE: join(dataDir, 'store-signing.pem'),
+};
 
 interface Running {
   child: ChildProcess;
@@ -17,7 +29,7 @@ interface Running {
 }
 
 function startKiosk(args: string[], env: NodeJS.ProcessEnv): Running {
-  const child = spawn(process.execPath, [kioskBin, '--port', '0', ...args], { env: { ...env, KIOSK_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [kioskBin, '--port', '0', ...args], { env: { ...DATA_ENV, ...env, KIOSK_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   let err = '';
@@ -70,6 +82,14 @@ describe.skipIf(pcscSkipReason())('`npm start` (kiosk CLI)', () => {
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(kiosk.stdout()).toContain('stopping');
     await expect(fetch(new URL('/api/health', url))).rejects.toThrow();
+  });
+
+  it('refuses to start on real devices without a CSCA in the trust folder (exit 1, TRUST_STORE_MISSING)', async () => {
+    const kiosk = startKiosk(['--headless'], { ...process.env, KIOSK_DEVICES_MODE: 'real' });
+    const [code] = (await once(kiosk.child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(kiosk.stderr()).toContain('kiosk: error [TRUST_STORE_MISSING]: real devices need CSCA certificates in the trust folder');
+    expect(kiosk.stdout()).not.toContain('kiosk service:');
   });
 
   describe.skipIf(uiSkipReason())('with a display', () => {

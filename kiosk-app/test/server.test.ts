@@ -133,7 +133,8 @@ describe('kiosk service', () => {
   });
 
   it('POST /api/card/read needs the token: 401 before the body is even looked at', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
+    const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong' }];
+    for (const headers of attempts) {
       const res = await post(server, '/api/card/read', '{"can":"123456"}', headers);
       expect(res.status).toBe(401);
       expect((JSON.parse(res.body) as { error: { code: string } }).error.code).toBe('API_UNAUTHORIZED');

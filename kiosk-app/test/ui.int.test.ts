@@ -1,17 +1,27 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProbeCard } from '@kiosk/device-drivers';
-import { PcscHarness, pcscSkipReason } from '@kiosk/device-drivers/testing';
+import { PcscHarness, pcscSkipReason, vpcdReaderName, type InsertedCard } from '@kiosk/device-drivers/testing';
+import { buildVirtualCard, PERSONAS, type CardFault } from '@kiosk/fixtures';
 import { startUiHarness, uiSkipReason, type UiHarness } from './harness/ui-harness.js';
 
-describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk start page in Chromium under Xvfb', () => {
+const START_PROMPT = 'Đặt thẻ Căn cước lên đầu đọc';
+const CAN_PROMPT = 'Nhập 6 số CAN in trên mặt trước thẻ';
+const ACCEPTED = 'Thẻ hợp lệ';
+const REJECTED = 'Thẻ không hợp lệ — vui lòng liên hệ nhân viên';
+const IDLE_SECONDS = 10;
+
+describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium under Xvfb, cards through pcscd + vpcd', () => {
   let ui: UiHarness;
   let pcsc: PcscHarness;
   const consoleErrors: string[] = [];
+  const persona = PERSONAS[0]!;
+  const can = persona.idNumber.slice(6);
 
   beforeAll(async () => {
     pcsc = await PcscHarness.start();
-    ui = await startUiHarness({ KIOSK_UI_IDLE_RESET_SECONDS: '10' });
+    // Only reader 0: other tests on this machine share pcscd and may put cards into reader 1.
+    ui = await startUiHarness({ KIOSK_UI_IDLE_RESET_SECONDS: String(IDLE_SECONDS), KIOSK_DEVICES_CARD_READER: vpcdReaderName(0) });
     ui.page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
@@ -21,10 +31,25 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk start page in Chromiu
     await pcsc?.stop();
   });
 
+  const prompt = () => ui.page.locator('#prompt').textContent();
+
+  /** The persona's virtual CCCD (with the real chip photo) on reader 0, once the screen asks for the CAN. */
+  async function insertCard(fault?: CardFault): Promise<InsertedCard> {
+    const { card } = await buildVirtualCard(persona, fault ? { fault } : {});
+    const inserted = await pcsc.insert(card, 0);
+    await expect.poll(prompt).toBe(CAN_PROMPT);
+    return inserted;
+  }
+
+  async function typeCan(digits: string): Promise<void> {
+    for (const d of digits) await ui.page.locator(`#keypad button[data-key="${d}"]`).click();
+    await ui.page.locator('#keypad button[data-key="confirm"]').click();
+  }
+
   it('shows the Vietnamese start screen with the reader ready, and hides the token from the address bar', async () => {
     const { page } = ui;
     await expect.poll(() => page.locator('#device-status').textContent()).toBe('Đầu đọc thẻ sẵn sàng');
-    expect(await page.locator('#prompt').textContent()).toBe('Đặt thẻ Căn cước lên đầu đọc');
+    expect(await prompt()).toBe(START_PROMPT);
     expect(await page.locator('html').getAttribute('lang')).toBe('vi');
     expect(await page.locator('html').getAttribute('translate')).toBe('no');
     expect(page.url()).not.toContain('token');
@@ -33,32 +58,113 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk start page in Chromiu
     expect(png.readUInt32BE(16)).toBe(1280); // IHDR width
   });
 
-  it('every control is a touch target of at least 48 x 48 px', async () => {
-    const buttons = await ui.page.locator('button').all();
-    expect(buttons.length).toBeGreaterThan(0);
-    for (const button of buttons) {
-      const box = await button.boundingBox();
-      expect(box?.width).toBeGreaterThanOrEqual(48);
-      expect(box?.height).toBeGreaterThanOrEqual(48);
-    }
-  });
-
-  it('reacts to a card placed on and taken off the reader through pcscd', async () => {
+  it('asks for the CAN when any card arrives, with a keypad of touch targets of at least 64 x 64 px', async () => {
     const { page } = ui;
     const inserted = await pcsc.insert(new ProbeCard(), 0);
-    await expect.poll(() => page.locator('#prompt').textContent()).toBe('Đã nhận thẻ');
-    await ui.screenshot('kiosk-card-detected.png');
+    await expect.poll(prompt).toBe(CAN_PROMPT);
+    const buttons = await page.locator('button:visible').all();
+    expect(buttons.length).toBe(13); // language + 10 digits + delete + confirm
+    for (const button of buttons) {
+      const box = await button.boundingBox();
+      expect(box?.width).toBeGreaterThanOrEqual(64);
+      expect(box?.height).toBeGreaterThanOrEqual(64);
+    }
+    expect(await page.locator('#keypad button[data-key="confirm"]').isDisabled()).toBe(true);
+    await page.locator('#keypad button[data-key="4"]').click();
+    await page.locator('#keypad button[data-key="2"]').click();
+    await page.locator('#keypad button[data-key="delete"]').click();
+    expect(await page.locator('#can-digits').textContent()).toMatch(/^\s*4\s*$/);
+    await ui.screenshot('kiosk-can.png');
     await inserted.remove();
-    await expect.poll(() => page.locator('#prompt').textContent()).toBe('Đặt thẻ Căn cước lên đầu đọc');
+    await expect.poll(prompt).toBe(START_PROMPT);
+    expect(await page.locator('#can-digits').textContent()).toMatch(/^\s*$/);
+  });
+
+  it('a genuine card: CAN on the keypad -> name with diacritics, last 4 digits, chip photo and "accepted", recorded in the store', async () => {
+    const { page } = ui;
+    const inserted = await insertCard();
+    await typeCan(can);
+    await expect.poll(() => page.locator('#verdict').textContent(), { timeout: 30_000 }).toBe(ACCEPTED);
+    expect(await page.locator('#verdict').getAttribute('data-decision')).toBe('accept');
+    expect(await page.locator('#holder-name').textContent()).toBe('Nguyễn Văn An');
+    expect(await page.locator('#holder-birth').textContent()).toBe(persona.dateOfBirth);
+    expect(await page.locator('#holder-id').textContent()).toBe(`•••• •••• ${persona.idNumber.slice(-4)}`);
+    expect(await page.locator('#holder-photo').getAttribute('src')).toMatch(/^data:image\/jpeg;base64,/);
+    // The photo really decoded in the browser.
+    expect(await page.locator('#holder-photo').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+    expect(await page.locator('#checks li[data-outcome="passed"]').count()).toBe(6);
+    expect(await page.content()).not.toContain(persona.idNumber);
+    const png = await ui.screenshot('kiosk-verdict.png');
+    expect(readFileSync(png).length).toBeGreaterThan(10_000);
+    expect(ui.store.stats().transactions['identity-verification/completed']).toBe(1);
+
+    // Taking the card away takes its data off the screen.
+    await inserted.remove();
+    await expect.poll(prompt).toBe(START_PROMPT);
+    expect(await page.locator('#holder-name').textContent()).toBe('');
+    expect(await page.locator('#holder-photo').getAttribute('src')).toBeNull();
+    expect(await page.locator('#verdict').textContent()).toBe('');
+  });
+
+  it('a card with a tampered DG13 is rejected: the rejection is shown, never "accepted", and no holder data', async () => {
+    const { page } = ui;
+    const inserted = await insertCard('tampered-dg13');
+    await typeCan(can);
+    await expect.poll(() => page.locator('#verdict').getAttribute('data-decision'), { timeout: 30_000 }).toBe('reject');
+    expect(await page.locator('#verdict').textContent()).toBe(REJECTED);
+    expect(await page.locator('#screen').textContent()).not.toContain(ACCEPTED); // "Thẻ không hợp lệ" does not contain it
+    expect(await page.locator('#checks li[data-check="dataGroupHashes"]').getAttribute('data-outcome')).toBe('failed');
+    expect(await page.locator('.holder').isHidden()).toBe(true);
+    expect(await page.locator('#holder-name').textContent()).toBe('');
+    await ui.screenshot('kiosk-verdict-rejected.png');
+    await page.locator('#lang').click();
+    expect(await page.locator('#verdict').textContent()).toBe('Card not valid — please contact staff');
+    await page.locator('#lang').click();
+    expect(ui.store.stats().transactions['identity-verification/rejected']).toBe(1);
+    await inserted.remove();
+    await expect.poll(prompt).toBe(START_PROMPT);
+  });
+
+  it('a wrong CAN asks again with the tries left; the right one then reads; the idle reset clears the result', async () => {
+    const { page } = ui;
+    const inserted = await insertCard();
+    await typeCan('000000');
+    await expect.poll(() => page.locator('#can-message').textContent(), { timeout: 30_000 }).toBe('Số CAN không đúng — vui lòng kiểm tra và nhập lại (còn 2 lần thử)');
+    expect(await prompt()).toBe(CAN_PROMPT);
+    await typeCan(can);
+    await expect.poll(() => page.locator('#verdict').textContent(), { timeout: 30_000 }).toBe(ACCEPTED);
+    expect(await page.locator('#holder-name').textContent()).toBe('Nguyễn Văn An');
+    // Nobody touches the screen: the result goes, the card still on the reader gets a fresh CAN entry.
+    await expect.poll(prompt, { timeout: (IDLE_SECONDS + 20) * 1000, interval: 500 }).toBe(CAN_PROMPT);
+    expect(await page.locator('#holder-name').textContent()).toBe('');
+    expect(await page.locator('#holder-photo').getAttribute('src')).toBeNull();
+    expect(await page.locator('#checks li').count()).toBe(0);
+    expect(await page.locator('#can-message').textContent()).toBe('');
+    await inserted.remove();
+    await expect.poll(prompt).toBe(START_PROMPT);
+  });
+
+  it('three wrong CANs lock the insertion until the card is taken out', async () => {
+    const { page } = ui;
+    const inserted = await insertCard();
+    for (const tries of [2, 1]) {
+      await typeCan('999999');
+      await expect.poll(() => page.locator('#can-message').textContent(), { timeout: 30_000 }).toContain(`còn ${tries} lần`);
+    }
+    await typeCan('999999');
+    await expect.poll(prompt, { timeout: 30_000 }).toBe('Đã nhập sai số CAN 3 lần');
+    expect(await page.locator('#hint').textContent()).toBe('Vui lòng lấy thẻ ra và liên hệ nhân viên để được hỗ trợ.');
+    await inserted.remove();
+    await expect.poll(prompt).toBe(START_PROMPT);
   });
 
   it('switches to English on touch and returns to Vietnamese after the idle timeout', async () => {
     const { page } = ui;
     await page.locator('#lang').click();
-    expect(await page.locator('#prompt').textContent()).toBe('Place your ID card on the reader');
+    expect(await prompt()).toBe('Place your ID card on the reader');
     expect(await page.locator('html').getAttribute('lang')).toBe('en');
-    await expect.poll(() => page.locator('html').getAttribute('lang'), { timeout: 30_000, interval: 500 }).toBe('vi');
-    expect(await page.locator('#prompt').textContent()).toBe('Đặt thẻ Căn cước lên đầu đọc');
+    await expect.poll(() => page.locator('html').getAttribute('lang'), { timeout: (IDLE_SECONDS + 20) * 1000, interval: 500 }).toBe('vi');
+    expect(await prompt()).toBe(START_PROMPT);
   });
 
   it('loads under the strict CSP with no console errors', async () => {

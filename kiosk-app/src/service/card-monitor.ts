@@ -52,7 +52,7 @@ export class CardMonitor extends EventEmitter<{ event: [KioskEvent] }> {
   }
 
   status(): CardReaderStatus[] {
-    const readers = this.service?.readers().map((r) => ({ name: r.name, cardPresent: r.cardPresent })) ?? [];
+    const readers = this.service?.readers().filter((r) => this.uses(r.name)).map((r) => ({ name: r.name, cardPresent: r.cardPresent })) ?? [];
     const status: CardReaderStatus = { kind: 'card-reader', driver: 'pcsc', mode: this.mode, state: this.service ? 'ready' : 'unavailable', readers };
     if (this.reason) status.reason = this.reason;
     return [status];
@@ -61,7 +61,7 @@ export class CardMonitor extends EventEmitter<{ event: [KioskEvent] }> {
   /** An APDU session with the card on the kiosk's reader; CARD_REMOVED when no card is there. */
   async openCardSession(): Promise<PcscCardSession> {
     if (!this.service) throw new KioskError('PCSC_UNAVAILABLE', `the card reader is unavailable${this.reason ? ` (${this.reason})` : ''}`);
-    const reader = this.service.readers().find((r) => r.cardPresent && r.name.includes(this.readerMatch));
+    const reader = this.service.readers().find((r) => r.cardPresent && this.uses(r.name));
     if (!reader) throw new KioskError('CARD_REMOVED', 'no card on the reader');
     return this.service.connect(reader.name);
   }
@@ -72,17 +72,24 @@ export class CardMonitor extends EventEmitter<{ event: [KioskEvent] }> {
     await this.pcscd?.stop();
   }
 
+  /** Whether the kiosk uses this reader (devices.cardReader); cards in other readers are none of its business. */
+  private uses(readerName: string): boolean {
+    return readerName.includes(this.readerMatch);
+  }
+
   private attach(service: PcscService): void {
     this.service = service;
     const devices = (): void => {
       this.emit('event', { type: 'devices', devices: this.status() });
     };
     service.on('card-inserted', (r) => {
+      if (!this.uses(r.name)) return;
       this.log.info({ reader: r.name }, 'card inserted');
       this.emit('event', { type: 'card-inserted', reader: r.name });
       devices();
     });
     service.on('card-removed', (reader) => {
+      if (!this.uses(reader)) return;
       this.log.info({ reader }, 'card removed');
       this.emit('event', { type: 'card-removed', reader });
       devices();

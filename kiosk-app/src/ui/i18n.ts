@@ -12,10 +12,41 @@ export const STRINGS = {
   readerReady: { vi: 'Đầu đọc thẻ sẵn sàng', en: 'Card reader ready' },
   readerUnavailable: { vi: 'Đầu đọc thẻ chưa sẵn sàng — vui lòng gọi nhân viên hỗ trợ', en: 'Card reader not ready — please ask staff for help' },
   serviceUnavailable: { vi: 'Mất kết nối với dịch vụ ki-ốt', en: 'Lost connection to the kiosk service' },
+  canPrompt: { vi: 'Nhập 6 số CAN in trên mặt trước thẻ', en: 'Enter the 6-digit CAN printed on the front of the card' },
+  canHint: { vi: 'Là 6 chữ số cuối của số định danh cá nhân in trên thẻ.', en: 'These are the last 6 digits of the ID number printed on the card.' },
+  canDigits: { vi: 'Các số đã nhập', en: 'Digits entered' },
+  keypadDelete: { vi: 'Xóa', en: 'Delete' },
+  keypadConfirm: { vi: 'Xác nhận', en: 'Confirm' },
+  wrongCan: { vi: 'Số CAN không đúng — vui lòng kiểm tra và nhập lại (còn {n} lần thử)', en: 'Wrong CAN — please check it and try again ({n} tries left)' },
+  reading: { vi: 'Đang đọc thẻ… {n}%', en: 'Reading the card… {n}%' },
+  verifying: { vi: 'Đang xác thực thẻ…', en: 'Verifying the card…' },
+  lockedPrompt: { vi: 'Đã nhập sai số CAN 3 lần', en: 'The CAN was wrong 3 times' },
+  lockedHint: { vi: 'Vui lòng lấy thẻ ra và liên hệ nhân viên để được hỗ trợ.', en: 'Please take the card out and ask staff for help.' },
+  removedPrompt: { vi: 'Thẻ đã được lấy ra trước khi đọc xong', en: 'The card was taken away before the read finished' },
+  removedHint: { vi: 'Vui lòng đặt lại thẻ lên đầu đọc và giữ yên.', en: 'Please place it on the reader again and keep it still.' },
+  failedPrompt: { vi: 'Không kiểm tra được thẻ — vui lòng liên hệ nhân viên', en: 'The card could not be checked — please ask staff for help' },
+  failedHint: { vi: 'Mã lỗi: {code}', en: 'Error code: {code}' },
+  verdictAccept: { vi: 'Thẻ hợp lệ', en: 'Card verified' },
+  verdictWarn: { vi: 'Thẻ hợp lệ (có cảnh báo) — nhân viên sẽ kiểm tra thêm', en: 'Card verified with warnings — staff will take a further look' },
+  verdictReject: { vi: 'Thẻ không hợp lệ — vui lòng liên hệ nhân viên', en: 'Card not valid — please contact staff' },
+  removeCardHint: { vi: 'Bạn có thể lấy thẻ ra.', en: 'You may take your card now.' },
+  labelName: { vi: 'Họ và tên', en: 'Full name' },
+  labelBirth: { vi: 'Ngày sinh', en: 'Date of birth' },
+  labelId: { vi: 'Số định danh', en: 'ID number' },
+  checkSodSignature: { vi: 'Chữ ký dữ liệu thẻ', en: 'Card data signature' },
+  checkDsChain: { vi: 'Chứng thư nơi cấp (CSCA)', en: 'Issuer certificate chain (CSCA)' },
+  checkCrl: { vi: 'Danh sách thu hồi', en: 'Revocation list' },
+  checkDataGroupHashes: { vi: 'Toàn vẹn dữ liệu', en: 'Data integrity' },
+  checkActiveAuthentication: { vi: 'Xác thực chip chủ động', en: 'Active Authentication' },
+  checkChipAuthentication: { vi: 'Chống sao chép chip', en: 'Chip Authentication (anti-cloning)' },
+  outcomePassed: { vi: 'Đạt', en: 'Passed' },
+  outcomeFailed: { vi: 'Không đạt', en: 'Failed' },
+  outcomeNotPossible: { vi: 'Không kiểm tra được', en: 'Not checked' },
 } as const satisfies Record<string, Record<Locale, string>>;
 
 export type StringKey = keyof typeof STRINGS;
 
-export function text(key: StringKey, locale: Locale): string {
-  return STRINGS[key][locale];
+/** The string in `locale`, with `{name}` placeholders filled from `values`. */
+export function text(key: StringKey, locale: Locale, values: Record<string, string | number> = {}): string {
+  return STRINGS[key][locale].replace(/\{(\w+)\}/g, (whole, name: string) => String(values[name] ?? whole));
 }

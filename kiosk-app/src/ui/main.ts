@@ -1,4 +1,7 @@
+import type { IdentityCheckResponse } from '../shared/identity-api.js';
+import { followEvents, getJson, postJson, type KioskEvent } from './api.js';
 import { text, type Locale, type StringKey } from './i18n.js';
+import { clearIdentityResult, showIdentityResult } from './identity-view.js';
 
 /** The kiosk renderer: no Node access, talks only to the local API with the per-boot token. */
 
@@ -7,58 +10,90 @@ interface Session {
   ui: { locale: Locale; idleResetSeconds: number };
 }
 
-interface DeviceStatus {
-  kind: string;
-  state: 'ready' | 'unavailable';
-  readers: Array<{ name: string; cardPresent: boolean }>;
-}
+const CAN_LENGTH = 6;
 
-type KioskEvent =
-  | { type: 'card-inserted'; reader: string }
-  | { type: 'card-removed'; reader: string }
-  | { type: 'devices'; devices: DeviceStatus[] };
+/** What the screen shows. The last card's data lives only in a 'result' view, and goes with it. */
+type View =
+  | { kind: 'start' }
+  | { kind: 'can'; digits: string; triesLeft?: number }
+  | { kind: 'progress'; percent: number | 'verifying' }
+  | { kind: 'result'; result: Extract<IdentityCheckResponse, { outcome: 'checked' }> }
+  | { kind: 'message'; prompt: StringKey; hint: StringKey; code?: string };
 
-const TOKEN_KEY = 'kiosk-token';
-
-function takeToken(): string | null {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (fromHash) {
-    sessionStorage.setItem(TOKEN_KEY, fromHash);
-    history.replaceState(null, '', location.pathname); // keep the token out of the address bar
-    return fromHash;
-  }
-  return sessionStorage.getItem(TOKEN_KEY);
-}
-
-const token = takeToken();
-const headers: HeadersInit = token ? { authorization: `Bearer ${token}` } : {};
 const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;
 
 let locale: Locale = 'vi';
 let defaultLocale: Locale = 'vi';
 let idleMs = 60_000;
 let idleTimer: number | undefined;
-let prompt: { main: StringKey; hint: StringKey } = { main: 'insertCard', hint: 'insertCardHint' };
+let view: View = { kind: 'start' };
+let cardPresent = false;
 let status: StringKey = 'connecting';
+
+function lead(v: View): { prompt: string; hint: string } {
+  const t = (key: StringKey, values?: Record<string, string | number>): string => text(key, locale, values);
+  switch (v.kind) {
+    case 'start':
+      return { prompt: t('insertCard'), hint: t('insertCardHint') };
+    case 'can':
+      return { prompt: t('canPrompt'), hint: t('canHint') };
+    case 'progress':
+      return { prompt: v.percent === 'verifying' ? t('verifying') : t('reading', { n: v.percent }), hint: t('cardDetectedHint') };
+    case 'result':
+      return { prompt: '', hint: t('removeCardHint') };
+    case 'message':
+      return { prompt: t(v.prompt), hint: t(v.hint, { code: v.code ?? '' }) };
+  }
+}
 
 function render(): void {
   document.documentElement.lang = locale;
   for (const el of document.querySelectorAll<HTMLElement>('[data-i18n]')) {
     el.textContent = text(el.dataset.i18n as StringKey, locale);
   }
+  for (const el of document.querySelectorAll<HTMLElement>('[data-i18n-label]')) {
+    el.setAttribute('aria-label', text(el.dataset.i18nLabel as StringKey, locale));
+  }
   $('lang').setAttribute('lang', locale === 'vi' ? 'en' : 'vi');
-  $('prompt').textContent = text(prompt.main, locale);
-  $('hint').textContent = text(prompt.hint, locale);
+  const { prompt, hint } = lead(view);
+  $('prompt').textContent = prompt;
+  $('hint').textContent = hint;
+  $('screen').dataset.state = view.kind;
+  $('can-entry').hidden = $('keypad').hidden = view.kind !== 'can';
+  $('progress').hidden = view.kind !== 'progress';
+  $('result').hidden = view.kind !== 'result';
+  // Outside CAN entry the digits are blanked too: the CAN must not linger in a hidden element.
+  renderCan(view.kind === 'can' ? view : { kind: 'can', digits: '' });
+  if (view.kind === 'progress') ($('progress') as HTMLProgressElement).value = view.percent === 'verifying' ? 100 : view.percent;
+  if (view.kind === 'result') showIdentityResult(view.result.verdict, view.result.holder, locale);
+  else clearIdentityResult();
   $('device-status').textContent = text(status, locale);
-  $('screen').dataset.state = prompt.main === 'cardDetected' ? 'card' : 'start';
   $('device-status').parentElement!.dataset.state = status === 'readerReady' ? 'ready' : 'unavailable';
 }
 
-/** Back to the start screen in the default language: nothing of the last citizen stays on screen. */
+function renderCan(v: Extract<View, { kind: 'can' }>): void {
+  $('can-digits')
+    .querySelectorAll('span')
+    .forEach((box, i) => {
+      box.textContent = v.digits[i] ?? '';
+    });
+  $('can-message').textContent = v.triesLeft === undefined ? '' : text('wrongCan', locale, { n: v.triesLeft });
+  ($('keypad').querySelector('[data-key="confirm"]') as HTMLButtonElement).disabled = v.digits.length !== CAN_LENGTH;
+}
+
+function show(next: View): void {
+  view = next;
+  render();
+}
+
+/** A fresh CAN entry while a card is on the reader, else the start screen: nothing of the last citizen stays. */
+function restart(): void {
+  show(cardPresent ? { kind: 'can', digits: '' } : { kind: 'start' });
+}
+
 function resetToStart(): void {
   locale = defaultLocale;
-  prompt = { main: 'insertCard', hint: 'insertCardHint' };
-  render();
+  restart();
 }
 
 function touched(): void {
@@ -66,33 +101,61 @@ function touched(): void {
   idleTimer = window.setTimeout(resetToStart, idleMs);
 }
 
+function onKey(key: string): void {
+  if (view.kind !== 'can') return;
+  if (/^[0-9]$/.test(key) && view.digits.length < CAN_LENGTH) show({ ...view, digits: view.digits + key });
+  if (key === 'delete') show({ ...view, digits: view.digits.slice(0, -1) });
+  if (key === 'confirm' && view.digits.length === CAN_LENGTH) void submitCan(view.digits);
+}
+
+async function submitCan(can: string): Promise<void> {
+  show({ kind: 'progress', percent: 0 });
+  let response: IdentityCheckResponse;
+  try {
+    response = await postJson<IdentityCheckResponse>('/api/card/read', { can });
+  } catch (err) {
+    response = { outcome: 'failed', code: err instanceof Error ? err.message : 'UNKNOWN' };
+  }
+  // The card left while the answer was on its way: show nothing of it.
+  if (!cardPresent && response.outcome !== 'failed') response = { outcome: 'card-removed' };
+  switch (response.outcome) {
+    case 'checked':
+      return show({ kind: 'result', result: response });
+    case 'wrong-can':
+      return show({ kind: 'can', digits: '', triesLeft: response.triesLeft });
+    case 'locked':
+      return show({ kind: 'message', prompt: 'lockedPrompt', hint: 'lockedHint' });
+    case 'card-removed':
+      return show({ kind: 'message', prompt: 'removedPrompt', hint: 'removedHint' });
+    case 'failed':
+      return show({ kind: 'message', prompt: 'failedPrompt', hint: 'failedHint', code: response.code });
+  }
+}
+
 function onEvent(event: KioskEvent): void {
-  if (event.type === 'card-inserted') prompt = { main: 'cardDetected', hint: 'cardDetectedHint' };
-  if (event.type === 'card-removed') prompt = { main: 'insertCard', hint: 'insertCardHint' };
+  if (event.type === 'card-inserted') {
+    cardPresent = true;
+    if (view.kind !== 'progress') view = { kind: 'can', digits: '' };
+  }
+  if (event.type === 'card-removed') {
+    cardPresent = false;
+    // Mid-read, the answer to the read says what happened; otherwise the card's data leaves with the card.
+    if (view.kind !== 'progress') view = { kind: 'start' };
+  }
+  if (event.type === 'identity-progress' && view.kind === 'progress') {
+    view = { kind: 'progress', percent: event.phase === 'verifying' ? 'verifying' : event.percent };
+  }
   if (event.type === 'devices') {
     const reader = event.devices.find((d) => d.kind === 'card-reader');
     status = reader?.state === 'ready' ? 'readerReady' : 'readerUnavailable';
+    // A card already on the reader when the screen (re)connects.
+    if (reader?.readers.some((r) => r.cardPresent) && !cardPresent) {
+      cardPresent = true;
+      if (view.kind === 'start') view = { kind: 'can', digits: '' };
+    }
   }
   render();
   touched();
-}
-
-async function followEvents(): Promise<void> {
-  const response = await fetch('/api/events', { headers });
-  if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`);
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffered += value;
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (line) onEvent(JSON.parse(line) as KioskEvent);
-    }
-  }
 }
 
 async function start(): Promise<void> {
@@ -100,22 +163,30 @@ async function start(): Promise<void> {
     locale = locale === 'vi' ? 'en' : 'vi';
     render();
   });
+  $('keypad').addEventListener('click', (e) => {
+    const key = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-key]')?.dataset.key;
+    if (key) onKey(key);
+  });
+  // A hardware keypad or keyboard, where the kiosk has one.
+  document.addEventListener('keydown', (e) => {
+    const key = e.key === 'Backspace' ? 'delete' : e.key === 'Enter' ? 'confirm' : e.key;
+    onKey(key);
+  });
   for (const type of ['pointerdown', 'keydown']) document.addEventListener(type, touched, { passive: true });
   // Deny-by-default inside the page too: no context menu, no drag-out of images or text.
   document.addEventListener('contextmenu', (e) => e.preventDefault());
   document.addEventListener('dragstart', (e) => e.preventDefault());
 
-  const session = await fetch('/api/session', { headers });
-  if (session.ok) {
-    const s = (await session.json()) as Session;
-    defaultLocale = locale = s.ui.locale;
-    idleMs = s.ui.idleResetSeconds * 1000;
+  const session = await getJson<Session>('/api/session');
+  if (session) {
+    defaultLocale = locale = session.ui.locale;
+    idleMs = session.ui.idleResetSeconds * 1000;
   }
   render();
   touched();
   for (;;) {
     try {
-      await followEvents();
+      await followEvents(onEvent);
     } catch {
       // the service restarted or the stream broke: say so and reconnect
     }
