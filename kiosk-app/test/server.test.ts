@@ -158,4 +158,21 @@ describe('kiosk service', () => {
     expect(JSON.parse(ok.body)).toEqual({ outcome: 'wrong-can', triesLeft: 2 });
     expect(identity.cans).toEqual(['012345']);
   });
+
+  it('forwards the identity check progress on /api/events', async () => {
+    const response = await fetch(new URL('/api/events', server.url), { headers: auth() });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = '';
+    const first = await reader.read(); // the device state line: the stream is subscribed from here on
+    buffered += first.value ?? '';
+    await post(server, '/api/card/read', '{"can":"654321"}', auth());
+    while (!buffered.includes('identity-progress')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += value;
+    }
+    await reader.cancel();
+    const lines = buffered.split('\n').filter(Boolean).map((l) => JSON.parse(l) as KioskEvent);
+    expect(lines.at(-1)).toEqual({ type: 'identity-progress', phase: 'verifying' });
+  });
 });
