@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchSuite } from '@kiosk/common/bench';
+import { createLogger, loadConfig } from '@kiosk/common';
+import { InProcessTransceiver, type VirtualCard } from '@kiosk/device-drivers';
+import { canKey, parseCardRead, readCardFiles } from '@kiosk/device-drivers/emrtd';
+import { verifyCard } from '@kiosk/device-drivers/verify';
+import { buildVirtualCard, PERSONAS } from '@kiosk/fixtures';
+import { TransactionStore } from '@kiosk/store';
+import { IdentityCheck, type CardSessions } from '../src/service/identity-check.js';
+import { loadKioskTrust, type KioskTrust } from '../src/service/trust-setup.js';
+
+// The whole identity check of one card in process (PACE-CAN, all files, AA, CA, Passive Authentication, photo to a
+// data URL, one durable store transaction) beside its parts, to show where the time goes. The card answers in
+// process, so the link time a real reader adds is not in these figures (see the card-read benchmark for it).
+const persona = PERSONAS[0]!;
+const can = persona.idNumber.slice(6);
+const log = createLogger({ name: 'bench', level: 'silent' });
+let dir: string;
+let card: VirtualCard;
+let trust: KioskTrust;
+let store: TransactionStore;
+let check: IdentityCheck;
+
+const session = () => Object.assign(new InProcessTransceiver(card), { atr: card.atr });
+const cards: CardSessions = { openCardSession: async () => session(), on: () => undefined };
+
+async function readAndVerify(): Promise<unknown> {
+  const transceiver = session();
+  const raw = await readCardFiles(transceiver, { key: canKey(can), atr: card.atr });
+  return verifyCard(transceiver, raw, parseCardRead(raw), { trust: trust.trust, policy: trust.policy });
+}
+
+const suite: BenchSuite = {
+  title: 'identity check',
+  async setup() {
+    dir = mkdtempSync(join(tmpdir(), 'kiosk-bench-'));
+    card = (await buildVirtualCard(persona)).card;
+    trust = await loadKioskTrust(loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust') } }), log);
+    store = TransactionStore.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'sign.pem') });
+    check = new IdentityCheck({ cards, trust, recorder: store, log });
+  },
+  cases: () => [
+    {
+      kind: 'time',
+      name: 'identity check of one card, in process (ms)',
+      ours: async () => check.check(can),
+      peers: {
+        'read + AA + CA + PA only (no photo, no store)': readAndVerify,
+        'read + parse only': async () => parseCardRead(await readCardFiles(session(), { key: canKey(can), atr: card.atr })),
+      },
+    },
+  ],
+  async teardown() {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  },
+};
+
+export default suite;
