@@ -151,7 +151,13 @@ describe('kiosk service', () => {
       expect(error.code, body).toBe('API_BAD_REQUEST');
       expect(error.message).not.toMatch(/12345/);
     }
-    expect((await post(server, '/api/card/read', '{"can":', auth())).status).toBe(400);
+    for (const broken of ['{"can":"12345x', '{"can":"123456",}']) {
+      const res = await post(server, '/api/card/read', broken, auth());
+      expect(res.status).toBe(400);
+      const error = (JSON.parse(res.body) as { error: { code: string; message: string } }).error;
+      expect(error.code).toBe('API_BAD_REQUEST');
+      expect(error.message).not.toMatch(/12345/);
+    }
     expect(identity.cans).toEqual([]);
     const ok = await post(server, '/api/card/read', '{"can":"012345"}', auth());
     expect(ok.status).toBe(200);

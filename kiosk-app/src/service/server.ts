@@ -79,7 +79,10 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     if (isKioskError(err)) return reply.code(STATUS_OF[err.code] ?? 400).send(errorBody(err));
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     if (status >= 500) request.log.error({ err, path: request.routeOptions.url }, 'request failed');
-    return reply.code(status).send({ error: { code: status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', message: status >= 500 ? 'internal error' : (err as Error).message } });
+    // Fastify's own 4xx (unparsable JSON, wrong content type) are bad requests under our code; a fixed message with
+    // Fastify's error code keeps the answer stable and can never quote a body (which may hold a CAN).
+    if (status >= 500) return reply.code(status).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+    return reply.code(status).send(errorBody(new KioskError('API_BAD_REQUEST', `the request is malformed (${(err as { code?: string }).code ?? `HTTP ${status}`})`)));
   });
 
   for (const [path, asset] of assets) {
