@@ -146,6 +146,26 @@ describe('loadKioskTrust', () => {
     }
   });
 
+  it('a folder with the CSCA but no CRL: the hospital policy accepts with warnings and shows the holder, the notary policy rejects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiosk-trust-'));
+    try {
+      const { createTestPki } = await import('@kiosk/fixtures');
+      const { addToTrustFolder } = await import('@kiosk/device-drivers/verify');
+      await addToTrustFolder(dir, createTestPki().csca.certificate);
+      const reader = new InProcessReader();
+      const outcomes: Record<string, unknown> = {};
+      for (const profile of ['hospital', 'notary']) {
+        const trust = await loadKioskTrust(loadConfig({ env: { KIOSK_TRUST_FOLDER: dir, KIOSK_DEVICE_PROFILE: profile } }), log);
+        reader.insert(await card());
+        outcomes[profile] = await new IdentityCheck({ cards: reader, trust, recorder: undefined, log }).check(CAN);
+      }
+      expect(outcomes.hospital).toMatchObject({ outcome: 'checked', verdict: { decision: 'accept-with-warnings', checks: { crl: 'not-possible' } }, holder: { fullName: persona.fullName } });
+      expect(outcomes.notary).toMatchObject({ outcome: 'checked', verdict: { decision: 'reject', policy: 'notary', checks: { crl: 'not-possible' } }, holder: null });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a trust folder holding a CSCA is used in either mode, under the notary policy on a notary kiosk', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiosk-trust-'));
     try {
