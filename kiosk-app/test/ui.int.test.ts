@@ -131,6 +131,7 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium un
     await typeCan('000000');
     await expect.poll(() => page.locator('#can-message').textContent(), { timeout: 30_000 }).toBe('Số CAN không đúng — vui lòng kiểm tra và nhập lại (còn 2 lần thử)');
     expect(await prompt()).toBe(CAN_PROMPT);
+    await ui.screenshot('kiosk-wrong-can.png');
     await typeCan(can);
     await expect.poll(() => page.locator('#verdict').textContent(), { timeout: 30_000 }).toBe(ACCEPTED);
     expect(await page.locator('#holder-name').textContent()).toBe('Nguyễn Văn An');
