@@ -3,22 +3,13 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
 import { FileCheckpointSigner, FileKeyProvider, type TransactionStore } from '@kiosk/store';
-import { PERSONA_A, openTempStore, submission, tempStoreDir } from './helpers/temp-store.js';
+import { PERSONA_A, codeOf, openTempStore, submission, tempStoreDir } from './helpers/temp-store.js';
 
 let dir: ReturnType<typeof tempStoreDir>;
 beforeEach(() => {
   dir = tempStoreDir();
 });
 afterEach(() => dir.cleanup());
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return isKioskError(err) ? err.code : `untyped: ${String(err)}`;
-  }
-  return undefined;
-}
 
 describe('key files', () => {
   it('are created 0600 on first start and refused when group or other may access them', () => {

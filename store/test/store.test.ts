@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
 import type { TransactionStore } from '@kiosk/store';
-import { PERSONA_A, PERSONA_B, openTempStore, submission, tempStoreDir } from './helpers/temp-store.js';
+import { PERSONA_A, PERSONA_B, codeOf, openTempStore, submission, tempStoreDir } from './helpers/temp-store.js';
 
 let dir: ReturnType<typeof tempStoreDir>;
 let store: TransactionStore;
@@ -18,15 +18,6 @@ afterEach(() => {
   store.close();
   dir.cleanup();
 });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return isKioskError(err) ? err.code : `untyped: ${String(err)}`;
-  }
-  return undefined;
-}
 
 describe('recording', () => {
   it('records a transaction with its deliveries and reads them back decrypted', () => {

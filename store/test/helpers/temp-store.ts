@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isKioskError } from '@kiosk/common';
 import { TransactionStore, type NewTransaction, type OpenStoreOptions } from '@kiosk/store';
 
 /** A directory with a fresh store's database and 0600 key files; `cleanup()` removes it. */
@@ -26,4 +27,14 @@ export function submission(persona: typeof PERSONA_A, upstreams: string[] = ['dv
     citizen: { idNumber, fields },
     deliveries: upstreams.map((upstream) => ({ upstream, payload: { procedure: '1.001234', citizenId: idNumber, fullName: persona.fullName } })),
   };
+}
+
+/** The KioskError code `fn` throws (an untyped error is named as such), or undefined when it does not throw. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return isKioskError(err) ? err.code : `untyped: ${String(err)}`;
+  }
+  return undefined;
 }
