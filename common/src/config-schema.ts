@@ -29,8 +29,11 @@ export const configSchema = z
       .object({
         mode: z.enum(['simulated', 'real']).default('simulated').describe('Use simulated devices (development, CI, demos) or the real hardware drivers.'),
         cardReader: z.string().default('').describe('Substring of the PC/SC reader name to use; empty = first reader that holds a card.'),
+        cameraFrames: z.string().default('').describe('Simulated camera: directory of image files played as frames; empty = the live photos of cameraPersona from the fixtures face cache.'),
+        cameraPersona: z.string().default('').describe('Simulated camera without cameraFrames: id of the fixtures persona whose live photos it shows; empty = the first persona.'),
+        cameraFps: z.number().min(1).max(60).default(15).describe('Simulated camera frames per second.'),
       })
-      .default({ mode: 'simulated', cardReader: '' })
+      .default({ mode: 'simulated', cardReader: '', cameraFrames: '', cameraPersona: '', cameraFps: 15 })
       .describe('Device drivers.'),
     qr: z
       .object({

@@ -1,37 +1,18 @@
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KioskError, createLogger, loadConfig } from '@kiosk/common';
-import { InProcessTransceiver, type ApduTransceiver, type VirtualCard } from '@kiosk/device-drivers';
+import { createLogger, loadConfig } from '@kiosk/common';
+import type { VirtualCard } from '@kiosk/device-drivers';
 import { buildVirtualCard, PERSONAS, type CardBuildOptions } from '@kiosk/fixtures';
 import { TransactionStore } from '@kiosk/store';
-import type { KioskEvent } from '../src/service/card-monitor.js';
-import { IdentityCheck, type CardSessions } from '../src/service/identity-check.js';
+import { IdentityCheck } from '../src/service/identity-check.js';
 import { loadKioskTrust, type KioskTrust } from '../src/service/trust-setup.js';
+import { InProcessReader } from './harness/in-process-reader.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const persona = PERSONAS[0]!;
 const CAN = persona.idNumber.slice(6);
-
-/**
- * The card reader without PC/SC: the virtual chip answers in process (the PC/SC path runs in ui.int.test.ts).
- * Inserting emits the monitor's event, as pcscd would.
- */
-class InProcessReader extends EventEmitter<{ event: [KioskEvent] }> implements CardSessions {
-  card: VirtualCard | undefined;
-
-  insert(card: VirtualCard): void {
-    this.card = card;
-    this.emit('event', { type: 'card-inserted', reader: 'in-process' });
-  }
-
-  async openCardSession(): Promise<ApduTransceiver & { atr: Uint8Array }> {
-    if (!this.card) throw new KioskError('CARD_REMOVED', 'no card on the reader');
-    return Object.assign(new InProcessTransceiver(this.card), { atr: this.card.atr });
-  }
-}
 
 async function card(options: CardBuildOptions = {}): Promise<VirtualCard> {
   return (await buildVirtualCard(persona, { portrait: 'synthetic', ...options })).card;

@@ -9,6 +9,7 @@ const START_PROMPT = 'Đặt thẻ Căn cước lên đầu đọc';
 const CAN_PROMPT = 'Nhập 6 số CAN in trên mặt trước thẻ';
 const ACCEPTED = 'Thẻ hợp lệ';
 const REJECTED = 'Thẻ không hợp lệ — vui lòng liên hệ nhân viên';
+const FACE_MATCHES = 'Khuôn mặt khớp';
 const IDLE_SECONDS = 10;
 
 describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium under Xvfb, cards through pcscd + vpcd', () => {
@@ -20,8 +21,9 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium un
 
   beforeAll(async () => {
     pcsc = await PcscHarness.start();
-    // Only reader 0: other tests on this machine share pcscd and may put cards into reader 1.
-    ui = await startUiHarness({ KIOSK_UI_IDLE_RESET_SECONDS: String(IDLE_SECONDS), KIOSK_DEVICES_CARD_READER: vpcdReaderName(0) });
+    // Only reader 0: other tests on this machine share pcscd and may put cards into reader 1. The simulated camera
+    // shows the card holder's own live photos (real face engine against the chip photo).
+    ui = await startUiHarness({ KIOSK_UI_IDLE_RESET_SECONDS: String(IDLE_SECONDS), KIOSK_DEVICES_CARD_READER: vpcdReaderName(0), KIOSK_DEVICES_CAMERA_PERSONA: persona.id });
     ui.page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
@@ -80,7 +82,7 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium un
     expect(await page.locator('#can-digits').textContent()).toMatch(/^\s*$/);
   });
 
-  it('a genuine card: CAN on the keypad -> name with diacritics, last 4 digits, chip photo and "accepted", recorded in the store', async () => {
+  it('a genuine card: CAN on the keypad -> name with diacritics, last 4 digits, chip photo, "accepted" and "face matches", recorded in the store', async () => {
     const { page } = ui;
     const inserted = await insertCard();
     await typeCan(can);
@@ -97,6 +99,12 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium un
     const png = await ui.screenshot('kiosk-verdict.png');
     expect(readFileSync(png).length).toBeGreaterThan(10_000);
     expect(ui.store.stats().transactions['identity-verification/completed']).toBe(1);
+    // The face step: the holder's live frames against the chip photo.
+    expect(await page.locator('#face-result').textContent()).toBe(FACE_MATCHES);
+    expect(await page.locator('#face-result').isVisible()).toBe(true);
+    expect(await page.locator('#face-result').getAttribute('data-face')).toBe('accepted');
+    await ui.screenshot('kiosk-face.png');
+    expect(ui.store.findByCitizen(persona.idNumber)[0]?.verdict).toMatchObject({ faceMatch: 'accepted', faceLiveness: 'not-performed' });
 
     // Taking the card away takes its data off the screen.
     await inserted.remove();
@@ -104,6 +112,7 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium un
     expect(await page.locator('#holder-name').textContent()).toBe('');
     expect(await page.locator('#holder-photo').getAttribute('src')).toBeNull();
     expect(await page.locator('#verdict').textContent()).toBe('');
+    expect(await page.locator('#face-result').textContent()).toBe('');
   });
 
   it('a card with a tampered DG13 is rejected: the rejection is shown, never "accepted", and no holder data', async () => {
@@ -116,6 +125,8 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium un
     expect(await page.locator('#checks li[data-check="dataGroupHashes"]').getAttribute('data-outcome')).toBe('failed');
     expect(await page.locator('.holder').isHidden()).toBe(true);
     expect(await page.locator('#holder-name').textContent()).toBe('');
+    // No face step for a rejected card.
+    expect(await page.locator('#face-result').isHidden()).toBe(true);
     await ui.screenshot('kiosk-verdict-rejected.png');
     await page.locator('#lang').click();
     expect(await page.locator('#verdict').textContent()).toBe('Card not valid — please contact staff');

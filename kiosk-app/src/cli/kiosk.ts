@@ -1,6 +1,7 @@
 import { createLogger, loadConfig, parseCliArgs, runCli, untilSignal, type KioskConfig } from '@kiosk/common';
 import { TransactionStore } from '@kiosk/store';
 import { CardMonitor } from '../service/card-monitor.js';
+import { FaceStep } from '../service/face-step.js';
 import { IdentityCheck } from '../service/identity-check.js';
 import { startKioskServer } from '../service/server.js';
 import { loadKioskTrust } from '../service/trust-setup.js';
@@ -22,6 +23,9 @@ printed and the service keeps running. Devices are simulated by default (devices
 starts its own pcscd with the virtual readers (insert a card with \`kiosk-sim card insert\`) and, when
 trust.folder holds no CSCA, trusts the TEST CSCA of the fixtures PKI that signs the virtual cards; with "real"
 it uses the system's pcscd and refuses to start (TRUST_STORE_MISSING) unless trust.folder holds a CSCA.
+After an accepted card the face step matches the camera against the chip photo (simulated camera:
+devices.cameraFrames, else the live photos of a fixtures persona; real devices have no camera driver yet, so
+there it is not performed); the face models are checked at start and a missing or tampered one stops the kiosk.
 Verdicts are recorded in the transaction store (store.path).
 Ctrl-C stops the window, pcscd (if the kiosk started it) and the service.`;
 
@@ -46,15 +50,18 @@ runCli('kiosk', async () => {
 
   // Trust first: a kiosk for real cards that cannot verify them must not start at all.
   const trust = await loadKioskTrust(config, log);
+  // The face models are checked against their manifest now: a missing or tampered model stops the kiosk (FACE_MODEL_*).
+  const face = await FaceStep.start(config, log);
   const store = TransactionStore.fromConfig(config.store);
   const cards = await CardMonitor.start(config.devices.mode, log, config.devices.cardReader);
-  const identity = new IdentityCheck({ cards, trust, recorder: store, log });
+  const identity = new IdentityCheck({ cards, trust, recorder: store, log, face });
   const server = await startKioskServer({ config, log, cards, identity });
   let window: KioskWindow | undefined;
   const stopAll = async (): Promise<void> => {
     await window?.stop();
     await server.close();
     await cards.stop();
+    await face.stop();
     store.close();
   };
 

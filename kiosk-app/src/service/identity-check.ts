@@ -6,6 +6,7 @@ import { verifyCard, type Verdict } from '@kiosk/device-drivers/verify';
 import type { NewTransaction, RecordedTransaction } from '@kiosk/store';
 import { MAX_CAN_TRIES, type CheckName, type HolderView, type IdentityCheckResponse, type IdentityProgressEvent, type VerdictView } from '../shared/identity-api.js';
 import type { KioskEvent } from './card-monitor.js';
+import type { FaceOutcome } from './face-step.js';
 import type { KioskTrust } from './trust-setup.js';
 
 /** What the check needs of the card reader: a session with the card on it, and insert/remove events. */
@@ -25,6 +26,8 @@ export interface IdentityCheckOptions {
   /** Where verdicts are recorded; without one nothing is (unit tests of the route only). */
   recorder: TransactionRecorder | undefined;
   log: Logger;
+  /** The face match after an accepted card (face-step.ts); without one it is not performed (route unit tests). */
+  face?: { run(chipPhoto: Uint8Array | undefined): Promise<FaceOutcome> };
 }
 
 const CHECK_NAMES: readonly CheckName[] = ['sodSignature', 'dsChain', 'crl', 'dataGroupHashes', 'activeAuthentication', 'chipAuthentication'];
@@ -103,7 +106,7 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
   }
 
   private async readAndVerify(can: string): Promise<IdentityCheckResponse> {
-    const { cards, trust, recorder, log } = this.options;
+    const { cards, trust, recorder, log, face } = this.options;
     const session = await cards.openCardSession();
     // authenticateChip reports a chip that stops answering as a failed check (what a clone does): a card that
     // left the reader must not be called a clone, so removals on this session are noted here.
@@ -137,23 +140,30 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
       await session.close();
     }
     const holder = holderOf(read);
-    const accepted = verdict.decision !== 'reject';
+    const cardAccepted = verdict.decision !== 'reject';
     const view = verdictView(verdict);
+    let faceOutcome: FaceOutcome = { decision: 'not-performed', summary: { faceMatch: 'not-performed' } };
+    if (cardAccepted && face) {
+      this.emit('event', { type: 'identity-progress', phase: 'face' });
+      faceOutcome = await face.run(read.faces[0]?.image);
+    }
+    // A face that does not match (or could not be seen) means the card is not shown to be the citizen's.
+    const accepted = cardAccepted && (faceOutcome.decision === 'accepted' || faceOutcome.decision === 'not-performed');
     recorder?.recordTransaction({
       kind: 'identity-verification',
       status: accepted ? 'completed' : 'rejected',
-      verdict: { decision: view.decision, policy: view.policy, trust: trust.source, ...view.checks },
+      verdict: { decision: view.decision, policy: view.policy, trust: trust.source, ...view.checks, ...faceOutcome.summary },
       // A rejected card's data is not the citizen's as far as anyone can tell: only its verdict is kept.
       ...(accepted && holder.idNumber ? { citizen: { idNumber: holder.idNumber, fields: { fullName: holder.fullName ?? null, dateOfBirth: holder.dateOfBirth ?? null } } } : {}),
       deliveries: [],
     });
-    if (!accepted) return { outcome: 'checked', verdict: view, holder: null };
+    if (!accepted) return { outcome: 'checked', verdict: view, holder: null, face: faceOutcome.decision };
     const shown: HolderView = {
       fullName: holder.fullName ?? '',
       dateOfBirth: holder.dateOfBirth ?? '',
       idLast4: holder.idNumber?.slice(-4) ?? '',
       photo: await photoOf(read, log),
     };
-    return { outcome: 'checked', verdict: view, holder: shown };
+    return { outcome: 'checked', verdict: view, holder: shown, face: faceOutcome.decision };
   }
 }

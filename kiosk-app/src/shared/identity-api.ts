@@ -30,9 +30,15 @@ export interface HolderView {
   photo: string | null;
 }
 
+/**
+ * The face step after an accepted card: the chip photo against the live camera. `not-performed`: the card was
+ * rejected, or the kiosk has no camera (real devices: no camera driver yet).
+ */
+export type FaceDecision = 'accepted' | 'rejected' | 'retry' | 'not-performed';
+
 export type IdentityCheckResponse =
-  /** The card was read and verified. Holder data only when the policy did not reject the card. */
-  | { outcome: 'checked'; verdict: VerdictView; holder: HolderView | null }
+  /** The card was read and verified. Holder data only when the policy did not reject the card and the face did not mismatch. */
+  | { outcome: 'checked'; verdict: VerdictView; holder: HolderView | null; face: FaceDecision }
   | { outcome: 'wrong-can'; triesLeft: number }
   /** MAX_CAN_TRIES wrong CANs on this insertion: the card has to be taken out (and staff asked). */
   | { outcome: 'locked' }
@@ -40,4 +46,8 @@ export type IdentityCheckResponse =
   /** The check could not be completed (not an eMRTD, broken files, reader or store failure): staff help. */
   | { outcome: 'failed'; code: string };
 
-export type IdentityProgressEvent = { type: 'identity-progress'; phase: 'reading'; percent: number } | { type: 'identity-progress'; phase: 'verifying' };
+export type IdentityProgressEvent =
+  | { type: 'identity-progress'; phase: 'reading'; percent: number }
+  | { type: 'identity-progress'; phase: 'verifying' }
+  /** The face step: the citizen is asked to look at the camera. */
+  | { type: 'identity-progress'; phase: 'face' };

@@ -1,4 +1,4 @@
-import type { CheckName, CheckOutcome, Decision, HolderView, VerdictView } from '../shared/identity-api.js';
+import type { CheckName, CheckOutcome, Decision, FaceDecision, HolderView, VerdictView } from '../shared/identity-api.js';
 import { text, type Locale, type StringKey } from './i18n.js';
 
 /** The result of an identity check on screen: verdict banner, holder (photo, name, birth date, last 4 digits), checks. */
@@ -14,6 +14,7 @@ const CHECK_LABELS: ReadonlyArray<[CheckName, StringKey]> = [
 
 const OUTCOME_TEXT: Readonly<Record<CheckOutcome, StringKey>> = { passed: 'outcomePassed', failed: 'outcomeFailed', 'not-possible': 'outcomeNotPossible' };
 const DECISION_TEXT: Readonly<Record<Decision, StringKey>> = { accept: 'verdictAccept', 'accept-with-warnings': 'verdictWarn', reject: 'verdictReject' };
+const FACE_TEXT: Readonly<Record<Exclude<FaceDecision, 'not-performed'>, StringKey>> = { accepted: 'faceAccepted', rejected: 'faceRejected', retry: 'faceRetry' };
 
 const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;
 
@@ -22,7 +23,7 @@ function maskedId(last4: string): string {
   return `•••• •••• ${last4}`;
 }
 
-export function showIdentityResult(verdict: VerdictView, holder: HolderView | null, locale: Locale): void {
+export function showIdentityResult(verdict: VerdictView, holder: HolderView | null, face: FaceDecision, locale: Locale): void {
   const banner = $('verdict');
   banner.dataset.decision = verdict.decision;
   banner.textContent = text(DECISION_TEXT[verdict.decision], locale);
@@ -47,13 +48,18 @@ export function showIdentityResult(verdict: VerdictView, holder: HolderView | nu
     return li;
   });
   $('checks').replaceChildren(...items);
+  const faceLine = $('face-result');
+  faceLine.hidden = face === 'not-performed';
+  faceLine.dataset.face = face;
+  faceLine.textContent = face === 'not-performed' ? '' : text(FACE_TEXT[face], locale);
 }
 
 /** Removes every trace of the last card from the DOM: photo, name, birth date, ID digits, verdict. */
 export function clearIdentityResult(): void {
   const photo = $('holder-photo') as HTMLImageElement;
   photo.removeAttribute('src');
-  for (const id of ['holder-name', 'holder-birth', 'holder-id', 'verdict']) $(id).textContent = '';
+  for (const id of ['holder-name', 'holder-birth', 'holder-id', 'verdict', 'face-result']) $(id).textContent = '';
   delete $('verdict').dataset.decision;
+  delete $('face-result').dataset.face;
   $('checks').replaceChildren();
 }

@@ -16,7 +16,7 @@ const CAN_LENGTH = 6;
 type View =
   | { kind: 'start' }
   | { kind: 'can'; digits: string; triesLeft?: number }
-  | { kind: 'progress'; percent: number | 'verifying' }
+  | { kind: 'progress'; percent: number | 'verifying' | 'face' }
   | { kind: 'result'; result: Extract<IdentityCheckResponse, { outcome: 'checked' }> }
   | { kind: 'message'; prompt: StringKey; hint: StringKey; code?: string };
 
@@ -38,6 +38,7 @@ function lead(v: View): { prompt: string; hint: string } {
     case 'can':
       return { prompt: t('canPrompt'), hint: t('canHint') };
     case 'progress':
+      if (v.percent === 'face') return { prompt: t('lookAtCamera'), hint: t('cardDetectedHint') };
       return { prompt: v.percent === 'verifying' ? t('verifying') : t('reading', { n: v.percent }), hint: t('cardDetectedHint') };
     case 'result':
       return { prompt: '', hint: t('removeCardHint') };
@@ -64,8 +65,8 @@ function render(): void {
   $('result').hidden = view.kind !== 'result';
   // Outside CAN entry the digits are blanked too: the CAN must not linger in a hidden element.
   renderCan(view.kind === 'can' ? view : { kind: 'can', digits: '' });
-  if (view.kind === 'progress') ($('progress') as HTMLProgressElement).value = view.percent === 'verifying' ? 100 : view.percent;
-  if (view.kind === 'result') showIdentityResult(view.result.verdict, view.result.holder, locale);
+  if (view.kind === 'progress') ($('progress') as HTMLProgressElement).value = typeof view.percent === 'number' ? view.percent : 100;
+  if (view.kind === 'result') showIdentityResult(view.result.verdict, view.result.holder, view.result.face, locale);
   else clearIdentityResult();
   $('device-status').textContent = text(status, locale);
   $('device-status').parentElement!.dataset.state = status === 'readerReady' ? 'ready' : 'unavailable';
@@ -143,7 +144,7 @@ function onEvent(event: KioskEvent): void {
     if (view.kind !== 'progress') view = { kind: 'start' };
   }
   if (event.type === 'identity-progress' && view.kind === 'progress') {
-    view = { kind: 'progress', percent: event.phase === 'verifying' ? 'verifying' : event.percent };
+    view = { kind: 'progress', percent: event.phase === 'reading' ? event.percent : event.phase };
   }
   if (event.type === 'devices') {
     const reader = event.devices.find((d) => d.kind === 'card-reader');
