@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, isKioskError, loadConfig, type KioskConfig } from '@kiosk/common';
+import { SimulatedCamera, type RawImage } from '@kiosk/device-drivers/camera';
 import { DEFAULT_FACE_MANIFEST } from '@kiosk/device-drivers/face';
-import { buildVirtualCard, PERSONAS } from '@kiosk/fixtures';
+import { buildVirtualCard, liveFrames, PERSONAS } from '@kiosk/fixtures';
 import { TransactionStore, type NewTransaction, type StoredTransaction } from '@kiosk/store';
 import { FaceStep } from '../src/service/face-step.js';
 import { IdentityCheck } from '../src/service/identity-check.js';
@@ -24,10 +25,10 @@ describe('face step: the real engine, the holder’s real chip photo (DG2) again
   let trust: KioskTrust;
   const steps: FaceStep[] = [];
 
-  /** The identity check with a simulated camera showing `persona`'s live photos, recording into the real store. */
-  async function checkWithCamera(persona: (typeof PERSONAS)[number]): Promise<{ check: IdentityCheck; recorded: () => StoredTransaction; events: IdentityProgressEvent[] }> {
-    const config = loadConfig({ env: { KIOSK_DEVICES_CAMERA_PERSONA: persona.id, KIOSK_DEVICES_CAMERA_FPS: '30' } });
-    const face = await FaceStep.start(config, log);
+  /** The identity check with a simulated camera (KIOSK_DEVICES_CAMERA_* settings), recording into the real store. */
+  async function checkWithCamera(settings: Record<string, string>, camera?: SimulatedCamera): Promise<{ check: IdentityCheck; recorded: () => StoredTransaction; events: IdentityProgressEvent[] }> {
+    const config = loadConfig({ env: { ...settings, KIOSK_DEVICES_CAMERA_FPS: '30' } });
+    const face = await FaceStep.start(config, log, camera ? { camera } : {});
     steps.push(face);
     const reader = new InProcessReader();
     reader.insert((await buildVirtualCard(holder)).card);
@@ -57,7 +58,7 @@ describe('face step: the real engine, the holder’s real chip photo (DG2) again
   });
 
   it('the holder at the camera: face matches, the card is accepted and the match is recorded without images', async () => {
-    const { check, recorded, events } = await checkWithCamera(holder);
+    const { check, recorded, events } = await checkWithCamera({ KIOSK_DEVICES_CAMERA_PERSONA: holder.id });
     const response = await check.check(CAN);
     expect(response).toMatchObject({ outcome: 'checked', verdict: { decision: 'accept' }, face: 'accepted', holder: { fullName: holder.fullName } });
     expect(events).toContainEqual({ type: 'identity-progress', phase: 'face' });
@@ -73,7 +74,7 @@ describe('face step: the real engine, the holder’s real chip photo (DG2) again
   });
 
   it('another person at the camera: face does not match, the check is rejected with no holder shown or stored', async () => {
-    const { check, recorded } = await checkWithCamera(impostor);
+    const { check, recorded } = await checkWithCamera({ KIOSK_DEVICES_CAMERA_PERSONA: impostor.id });
     const before = store.stats();
     const response = await check.check(CAN);
     expect(response).toMatchObject({ outcome: 'checked', verdict: { decision: 'accept' }, face: 'rejected', holder: null });
@@ -83,6 +84,22 @@ describe('face step: the real engine, the holder’s real chip photo (DG2) again
     expect(tx.verdict).toMatchObject({ faceMatch: 'rejected', faceLiveness: 'not-performed' });
     expect(tx.verdict.faceScore as number).toBeLessThan(tx.verdict.faceThreshold as number);
     expect(store.stats().withPersonalData).toBe(before.withPersonalData);
+  });
+
+  it('a frames directory (devices.cameraFrames) with the holder’s live photos as files: face matches', async () => {
+    const frames = join(dir, 'frames');
+    mkdirSync(frames);
+    (await liveFrames(holder)).forEach((jpeg, i) => writeFileSync(join(frames, `frame-${i}.jpg`), jpeg));
+    const { check, recorded } = await checkWithCamera({ KIOSK_DEVICES_CAMERA_FRAMES: frames });
+    expect(await check.check(CAN)).toMatchObject({ outcome: 'checked', face: 'accepted' });
+    expect(recorded()).toMatchObject({ status: 'completed', verdict: { faceMatch: 'accepted' } });
+  });
+
+  it('a camera showing no face: the answer is retry, recorded as rejected with no score and no citizen', async () => {
+    const grey: RawImage = { width: 640, height: 480, channels: 1, data: new Uint8Array(640 * 480).fill(128) };
+    const { check, recorded } = await checkWithCamera({}, new SimulatedCamera({ source: [grey], fps: 30 }));
+    expect(await check.check(CAN)).toMatchObject({ outcome: 'checked', verdict: { decision: 'accept' }, face: 'retry', holder: null });
+    expect(recorded()).toMatchObject({ status: 'rejected', citizen: undefined, verdict: { faceMatch: 'retry', faceScore: null, faceUsableFrames: 0 } });
   });
 });
 
