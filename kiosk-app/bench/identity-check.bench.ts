@@ -4,16 +4,20 @@ import { join } from 'node:path';
 import type { BenchSuite } from '@kiosk/common/bench';
 import { createLogger, loadConfig } from '@kiosk/common';
 import { InProcessTransceiver, type VirtualCard } from '@kiosk/device-drivers';
+import { SimulatedCamera, decodeImage } from '@kiosk/device-drivers/camera';
 import { canKey, parseCardRead, readCardFiles } from '@kiosk/device-drivers/emrtd';
 import { verifyCard } from '@kiosk/device-drivers/verify';
-import { buildVirtualCard, PERSONAS } from '@kiosk/fixtures';
+import { buildVirtualCard, liveFrames, PERSONAS } from '@kiosk/fixtures';
 import { TransactionStore } from '@kiosk/store';
+import { FaceStep } from '../src/service/face-step.js';
 import { IdentityCheck, type CardSessions } from '../src/service/identity-check.js';
 import { loadKioskTrust, type KioskTrust } from '../src/service/trust-setup.js';
 
 // The whole identity check of one card in process (PACE-CAN, all files, AA, CA, Passive Authentication, photo to a
 // data URL, one durable store transaction) beside its parts, to show where the time goes. The card answers in
 // process, so the link time a real reader adds is not in these figures (see the card-read benchmark for it).
+// With the face step, the holder's live photos come from a 1000 fps simulated camera, so the figure is the matching
+// (real ONNX engine, 5 frames + the chip photo), not a camera's frame interval.
 const persona = PERSONAS[0]!;
 const can = persona.idNumber.slice(6);
 const log = createLogger({ name: 'bench', level: 'silent' });
@@ -22,6 +26,8 @@ let card: VirtualCard;
 let trust: KioskTrust;
 let store: TransactionStore;
 let check: IdentityCheck;
+let face: FaceStep;
+let checkWithFace: IdentityCheck;
 
 const session = () => Object.assign(new InProcessTransceiver(card), { atr: card.atr });
 const cards: CardSessions = { openCardSession: async () => session(), on: () => undefined };
@@ -40,6 +46,9 @@ const suite: BenchSuite = {
     trust = await loadKioskTrust(loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust') } }), log);
     store = TransactionStore.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'sign.pem') });
     check = new IdentityCheck({ cards, trust, recorder: store, log });
+    const frames = await Promise.all((await liveFrames(persona)).map((jpeg) => decodeImage(jpeg, 'live photo')));
+    face = await FaceStep.start(loadConfig({ env: {} }), log, { camera: new SimulatedCamera({ source: frames, fps: 1000 }) });
+    checkWithFace = new IdentityCheck({ cards, trust, recorder: store, log, face });
   },
   cases: () => [
     {
@@ -47,12 +56,14 @@ const suite: BenchSuite = {
       name: 'identity check of one card, in process (ms)',
       ours: async () => check.check(can),
       peers: {
+        'identity check + face step (5 frames, real engine)': async () => checkWithFace.check(can),
         'read + AA + CA + PA only (no photo, no store)': readAndVerify,
         'read + parse only': async () => parseCardRead(await readCardFiles(session(), { key: canKey(can), atr: card.atr })),
       },
     },
   ],
   async teardown() {
+    await face.stop();
     store.close();
     rmSync(dir, { recursive: true, force: true });
   },
