@@ -1,8 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isKioskError } from '@kiosk/common';
 import { MIGRATIONS, SCHEMA_VERSION } from '@kiosk/store';
-import { PERSONA_A, openTempStore, submission, tempStoreDir } from './helpers/temp-store.js';
+import { PERSONA_A, codeOf, openTempStore, submission, tempStoreDir } from './helpers/temp-store.js';
 
 let dir: ReturnType<typeof tempStoreDir>;
 beforeEach(() => {
@@ -73,13 +72,7 @@ describe('migrations', () => {
     const db = new Database(dir.path);
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
-    let error: unknown;
-    try {
-      openTempStore(dir).close();
-    } catch (err) {
-      error = err;
-    }
-    expect(isKioskError(error, 'STORE_MIGRATION_FAILED')).toBe(true);
+    expect(codeOf(() => openTempStore(dir).close())).toBe('STORE_MIGRATION_FAILED');
   });
 
   it('a failing migration leaves the database at the last completed version (STORE_MIGRATION_FAILED)', () => {
@@ -87,13 +80,7 @@ describe('migrations', () => {
     const db = new Database(dir.path);
     db.exec('CREATE TABLE audit_log (x INTEGER)'); // collides with migration 2
     db.close();
-    let error: unknown;
-    try {
-      openTempStore(dir).close();
-    } catch (err) {
-      error = err;
-    }
-    expect(isKioskError(error, 'STORE_MIGRATION_FAILED')).toBe(true);
+    expect(codeOf(() => openTempStore(dir).close())).toBe('STORE_MIGRATION_FAILED');
     const after = new Database(dir.path, { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(1);
     after.close();
