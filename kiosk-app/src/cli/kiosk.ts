@@ -1,10 +1,5 @@
 import { createLogger, loadConfig, parseCliArgs, runCli, untilSignal, type KioskConfig } from '@kiosk/common';
-import { TransactionStore } from '@kiosk/store';
-import { CardMonitor } from '../service/card-monitor.js';
-import { FaceStep } from '../service/face-step.js';
-import { IdentityCheck } from '../service/identity-check.js';
-import { startKioskServer } from '../service/server.js';
-import { loadKioskTrust } from '../service/trust-setup.js';
+import { startKioskRuntime } from '../service/kiosk-runtime.js';
 import { displayAvailable, launchChromiumKiosk, type KioskWindow } from '../shell/chromium-kiosk.js';
 
 const HELP = `kiosk: runs the kiosk service on 127.0.0.1 and opens its screen
@@ -48,21 +43,12 @@ runCli('kiosk', async () => {
   // Listen for Ctrl-C before starting anything, so a signal during start-up still stops what was started.
   const stopRequested = untilSignal();
 
-  // Trust first: a kiosk for real cards that cannot verify them must not start at all.
-  const trust = await loadKioskTrust(config, log);
-  // The face models are checked against their manifest now: a missing or tampered model stops the kiosk (FACE_MODEL_*).
-  const face = await FaceStep.start(config, log);
-  const store = TransactionStore.fromConfig(config.store);
-  const cards = await CardMonitor.start(config.devices.mode, log, config.devices.cardReader);
-  const identity = new IdentityCheck({ cards, trust, recorder: store, log, face });
-  const server = await startKioskServer({ config, log, cards, identity });
+  const runtime = await startKioskRuntime(config, log);
+  const { server } = runtime;
   let window: KioskWindow | undefined;
   const stopAll = async (): Promise<void> => {
     await window?.stop();
-    await server.close();
-    await cards.stop();
-    await face.stop();
-    store.close();
+    await runtime.stop();
   };
 
   try {

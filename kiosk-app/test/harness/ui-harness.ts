@@ -4,12 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, loadConfig, type KioskConfig } from '@kiosk/common';
-import { TransactionStore } from '@kiosk/store';
-import { CardMonitor } from '../../src/service/card-monitor.js';
-import { FaceStep } from '../../src/service/face-step.js';
-import { IdentityCheck } from '../../src/service/identity-check.js';
-import { startKioskServer, type KioskServer } from '../../src/service/server.js';
-import { loadKioskTrust } from '../../src/service/trust-setup.js';
+import type { TransactionStore } from '@kiosk/store';
+import type { CardMonitor } from '../../src/service/card-monitor.js';
+import { startKioskRuntime } from '../../src/service/kiosk-runtime.js';
+import type { KioskServer } from '../../src/service/server.js';
 import { startXvfb, xvfbMissing, type XvfbDisplay } from './xvfb.js';
 
 /**
@@ -55,12 +53,8 @@ export async function startUiHarness(env: NodeJS.ProcessEnv = {}): Promise<UiHar
   });
   const log = createLogger({ name: 'kiosk-test', level: 'warn' });
   const xvfb = await startXvfb();
-  const trust = await loadKioskTrust(config, log);
-  const face = await FaceStep.start(config, log);
-  const store = TransactionStore.fromConfig(config.store);
-  const cards = await CardMonitor.start(config.devices.mode, log, config.devices.cardReader);
-  const identity = new IdentityCheck({ cards, trust, recorder: store, log, face });
-  const server = await startKioskServer({ config, log, cards, identity });
+  const runtime = await startKioskRuntime(config, log);
+  const { server, cards, store } = runtime;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: false,
@@ -85,10 +79,7 @@ export async function startUiHarness(env: NodeJS.ProcessEnv = {}): Promise<UiHar
     },
     async stop() {
       await browser.close();
-      await server.close();
-      await cards.stop();
-      await face.stop();
-      store.close();
+      await runtime.stop();
       await xvfb.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
