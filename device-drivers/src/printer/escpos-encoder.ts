@@ -137,12 +137,7 @@ export function cut(options: { partial?: boolean; feedDots?: number } = {}): Uin
   return Uint8Array.of(GS, 0x56, partial ? 66 : 65, options.feedDots);
 }
 
+/** The parts of a print job as one plain Uint8Array. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(parts));
 }
