@@ -8,6 +8,8 @@ PACKAGES=(
   pcscd             # the PC/SC daemon
   pcsc-tools        # pcsc_scan / scriptor, for technicians
   vsmartcard-vpcd   # virtual reader driver: our virtual CCCD card connects to it over TCP
+  vsmartcard-vpicc  # virtualsmartcard's own ePass emulator: a chip we did not write (interoperability tests)
+  python3-virtualsmartcard  # the emulator's Python package
   libusb-1.0-0      # node-hid at run time
   libudev1          # node-hid at run time
   udev              # udevadm, used by serialport's port listing
