@@ -10,6 +10,7 @@ PACKAGES=(
   vsmartcard-vpcd   # virtual reader driver: our virtual CCCD card connects to it over TCP
   vsmartcard-vpicc  # virtualsmartcard's own ePass emulator: a chip we did not write (interoperability tests)
   python3-virtualsmartcard  # the emulator's Python package
+  python3-pycryptodome  # the emulator's ciphers (it imports them as Crypto; Debian installs Cryptodome: see fixtures/test/card/epass/vicc-epass.py)
   libusb-1.0-0      # node-hid at run time
   libudev1          # node-hid at run time
   udev              # udevadm, used by serialport's port listing
