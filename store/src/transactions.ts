@@ -5,7 +5,11 @@ import { writeTransaction, sql } from './database.js';
 import { assertNoImages, assertVerdict, type JsonValue, type Verdict } from './field-guard.js';
 
 export const TRANSACTION_KINDS = ['identity-verification', 'public-service-submission', 'hospital-registration', 'notary-verification'] as const;
-export const TRANSACTION_STATUSES = ['completed', 'rejected', 'failed', 'cancelled'] as const;
+/**
+ * `needs-review`: the card verified only with warnings (a gap the policy tolerates only with a staff check, e.g. no
+ * clone detection or no current CRL). Never recorded as `completed`; the verdict carries the reasons. Schema 004.
+ */
+export const TRANSACTION_STATUSES = ['completed', 'needs-review', 'rejected', 'failed', 'cancelled'] as const;
 export type TransactionKind = (typeof TRANSACTION_KINDS)[number];
 export type TransactionStatus = (typeof TRANSACTION_STATUSES)[number];
 

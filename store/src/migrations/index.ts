@@ -3,16 +3,24 @@ import { KioskError } from '@kiosk/common';
 import { v1Initial } from './001-initial.js';
 import { v2AuditLog } from './002-audit-log.js';
 import { v3LeasesAndRetention } from './003-leases-retention.js';
+import { v4NeedsReview } from './004-needs-review.js';
 
 export interface Migration {
   version: number;
   name: string;
+  /**
+   * Rebuilds a table that others reference (SQLite's procedure for schema changes ALTER TABLE cannot make): foreign
+   * key enforcement is off around this migration's transaction, since DROP TABLE of a referenced table would
+   * otherwise fail and PRAGMA foreign_keys is ignored inside a transaction. `PRAGMA foreign_key_check` must be empty
+   * before it commits, and enforcement is back on afterwards whether it committed or not.
+   */
+  foreignKeysOff?: boolean;
   /** Runs inside the migration's transaction; forward only (a device never goes back to older software). */
   up: (db: Database.Database) => void;
 }
 
 /** Every schema version in order; append a new file for a change, never edit a shipped one. */
-export const MIGRATIONS: readonly Migration[] = [v1Initial, v2AuditLog, v3LeasesAndRetention];
+export const MIGRATIONS: readonly Migration[] = [v1Initial, v2AuditLog, v3LeasesAndRetention, v4NeedsReview];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function schemaVersion(db: Database.Database): number {
@@ -31,15 +39,45 @@ export function migrate(db: Database.Database, target: number = SCHEMA_VERSION):
   for (const m of MIGRATIONS) {
     if (m.version <= current || m.version > target) continue;
     try {
-      db.transaction(() => {
-        m.up(db);
-        db.pragma(`user_version = ${m.version}`);
-      }).immediate();
+      const apply = (): void =>
+        db.transaction(() => {
+          // The kiosk service and the sync agent may start together after an update: whoever waited for the write
+          // lock finds the migration already applied and must not run it twice.
+          if (schemaVersion(db) >= m.version) return;
+          m.up(db);
+          if (m.foreignKeysOff) assertNoForeignKeyViolations(db);
+          db.pragma(`user_version = ${m.version}`);
+        }).immediate();
+      if (m.foreignKeysOff) withForeignKeysOff(db, apply);
+      else apply();
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       // Disk full or read-only during a migration keep their own codes: the fix is the disk, not the schema.
       if (code === 'SQLITE_FULL' || (typeof code === 'string' && code.startsWith('SQLITE_READONLY'))) throw err;
       throw new KioskError('STORE_MIGRATION_FAILED', `migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err, details: { version: m.version } });
     }
+  }
+}
+
+/** Runs `fn` with foreign key enforcement off on this connection, restoring the previous setting afterwards. */
+function withForeignKeysOff(db: Database.Database, fn: () => void): void {
+  // Inside an open transaction the pragma would silently do nothing and the rebuild would run with enforcement on.
+  if (db.inTransaction) throw new Error('a migration with foreign keys off cannot run inside an open transaction');
+  const before = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    if (db.pragma('foreign_keys', { simple: true }) !== 0) throw new Error('foreign key enforcement could not be switched off');
+    fn();
+  } finally {
+    db.pragma(`foreign_keys = ${before ? 'ON' : 'OFF'}`);
+  }
+}
+
+/** Step 10 of SQLite's procedure: the rebuilt tables must still satisfy every foreign key, or nothing commits. */
+function assertNoForeignKeyViolations(db: Database.Database): void {
+  const violations = db.pragma('foreign_key_check') as Array<{ table: string; rowid: number | null; parent: string; fkid: number }>;
+  if (violations.length > 0) {
+    const first = violations[0]!;
+    throw new Error(`${violations.length} foreign key violation(s), e.g. ${first.table} rowid ${String(first.rowid)} -> ${first.parent}`);
   }
 }
