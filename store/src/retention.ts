@@ -10,6 +10,8 @@ const DAY_MS = 86_400_000;
  * Erases the personal fields (and the citizen hash) of transactions whose deliveries all succeeded at least
  * `retentionDays` ago (or, with no deliveries, that were created that long ago). Transactions with a pending or
  * dead-lettered delivery keep theirs until it is resolved. Returns the number of transactions redacted.
+ * The status is deliberately not a criterion: a `needs-review` row (like `rejected`, `failed`, `cancelled`, usually
+ * without deliveries) is purged on the same clock, so waiting for a staff check never extends how long data is kept.
  */
 export function purgeExpired(ctx: StoreContext, retentionDays: number): number {
   return writeTransaction(ctx.db, 'cannot purge expired personal data', () => {

@@ -8,7 +8,7 @@ import { FileCheckpointSigner, FileKeyProvider, type CheckpointSigner, type KeyP
 import { schemaVersion } from './migrations/index.js';
 import { claimDue, markDeadLetter, markDelivered, markRetry, type ClaimOptions, type DueDelivery } from './outbox.js';
 import { eraseCitizen, purgeExpired, reencryptBatch, rotateDataKey, type EraseResult } from './retention.js';
-import { exportRedacted, findByCitizen, getTransaction, recordTransaction, type NewTransaction, type RecordedTransaction, type RedactedRecord, type StoredTransaction } from './transactions.js';
+import { TRANSACTION_STATUSES, exportRedacted, findByCitizen, getTransaction, recordTransaction, type NewTransaction, type RecordedTransaction, type RedactedRecord, type StoredTransaction, type TransactionStatus } from './transactions.js';
 
 export interface OpenStoreOptions {
   path: string;
@@ -47,7 +47,10 @@ const NO_KEYS: KeyProvider & CheckpointSigner = {
 
 export interface StoreStats {
   schemaVersion: number;
+  /** Count per `kind/status`, only the pairs that occur. */
   transactions: Record<string, number>;
+  /** Count per status, every status present (0 included), so "needs-review: 0" is shown rather than left out. */
+  byStatus: Record<TransactionStatus, number>;
   withPersonalData: number;
   outbox: { pending: number; delivered: number; deadLetter: number; oldestPendingAt: string | null };
   audit: { entries: number; lastCheckpointSeq: number | null };
@@ -199,6 +202,7 @@ export class TransactionStore {
     return {
       schemaVersion: schemaVersion(this.db),
       transactions: Object.fromEntries(byKind.map((r) => [`${r.kind}/${r.status}`, r.n])),
+      byStatus: Object.fromEntries(TRANSACTION_STATUSES.map((st) => [st, byKind.filter((r) => r.status === st).reduce((n, r) => n + r.n, 0)])) as Record<TransactionStatus, number>,
       withPersonalData: count('SELECT count(*) AS n FROM transactions WHERE personal IS NOT NULL'),
       outbox: {
         pending: count('SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND dead_letter = 0'),

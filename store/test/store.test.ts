@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
-import type { TransactionStore } from '@kiosk/store';
+import type { NewTransaction, TransactionStatus, TransactionStore } from '@kiosk/store';
 import { PERSONA_A, PERSONA_B, codeOf, openTempStore, submission, tempStoreDir } from './helpers/temp-store.js';
 
 let dir: ReturnType<typeof tempStoreDir>;
@@ -65,6 +65,62 @@ describe('recording', () => {
     ];
     for (const [what, fn] of cases) expect(codeOf(fn), what).toBe('STORE_FIELD_REJECTED');
     expect(store.db.prepare('SELECT count(*) AS n FROM transactions').get()).toEqual({ n: 0 });
+  });
+});
+
+describe('status needs-review (verified only with warnings)', () => {
+  const review = (extra: Partial<NewTransaction> = {}): NewTransaction => ({
+    kind: 'identity-verification',
+    status: 'needs-review',
+    verdict: { decision: 'needs-review', policy: 'vn-cccd', reasons: 'no clone detection; CRL not current' },
+    deliveries: [],
+    ...extra,
+  });
+
+  it('records and reads back with its reasons, counted per status and exported as such', () => {
+    store.recordTransaction(submission(PERSONA_A));
+    const rec = store.recordTransaction(review());
+    const stored = store.getTransaction(rec.id);
+    expect(stored).toMatchObject({ status: 'needs-review', verdict: { decision: 'needs-review', reasons: 'no clone detection; CRL not current' }, citizen: undefined });
+    expect(store.db.prepare('SELECT status FROM transactions WHERE id = ?').get(rec.id)).toEqual({ status: 'needs-review' });
+    const entry = store.db.prepare("SELECT detail FROM audit_log WHERE subject = ? AND action = 'transaction.recorded'").get(rec.id) as { detail: string };
+    expect(JSON.parse(entry.detail)).toMatchObject({ status: 'needs-review' });
+    const stats = store.stats();
+    expect(stats.byStatus).toEqual({ completed: 1, 'needs-review': 1, rejected: 0, failed: 0, cancelled: 0 });
+    expect(stats.transactions['identity-verification/needs-review']).toBe(1);
+    expect([...store.exportRedacted(0)].map((l) => [l.status, l.personalData])).toEqual([['completed', 'encrypted'], ['needs-review', 'none']]);
+  });
+
+  it('an unknown status is refused by the validation and, written around it, by the CHECK constraint', () => {
+    for (const status of ['pending', 'needs_review', 'Needs-Review', '', 'completed ']) {
+      expect(codeOf(() => store.recordTransaction(review({ status: status as TransactionStatus }))), status).toBe('STORE_FIELD_REJECTED');
+    }
+    const insert = store.db.prepare("INSERT INTO transactions (id, seq, kind, status, verdict, created_at) VALUES (?, ?, 'identity-verification', ?, '{}', 1)");
+    let refused: unknown;
+    try {
+      insert.run('raw-1', 1, 'pending');
+    } catch (err) {
+      refused = err;
+    }
+    expect((refused as { code?: string } | undefined)?.code).toBe('SQLITE_CONSTRAINT_CHECK');
+    expect(store.db.prepare('SELECT count(*) AS n FROM transactions').get()).toEqual({ n: 0 });
+    insert.run('raw-2', 1, 'needs-review'); // the constraint itself admits the new status
+    expect(store.db.prepare('SELECT status FROM transactions').all()).toEqual([{ status: 'needs-review' }]);
+  });
+
+  it('retention purges a needs-review row on the same clock as any other: by its deliveries, not its status', () => {
+    // Personal data kept (the kiosk passes it for needs-review only once accepted); one row has a delivery pending.
+    const citizen = { idNumber: PERSONA_A.idNumber, fields: { fullName: PERSONA_A.fullName } };
+    const reviewed = store.recordTransaction(review({ citizen }));
+    const rejected = store.recordTransaction(review({ status: 'rejected', verdict: { decision: 'reject' }, citizen }));
+    const pending = store.recordTransaction(review({ citizen, deliveries: [{ upstream: 'population', payload: { note: 'review' } }] }));
+    clock += 3 * 86_400_000 - 1;
+    expect(store.purgeExpired(3)).toBe(0);
+    clock += 1;
+    expect(store.purgeExpired(3)).toBe(2);
+    expect(store.getTransaction(reviewed.id)).toMatchObject({ status: 'needs-review', citizen: undefined, redactedAt: clock });
+    expect(store.getTransaction(rejected.id)?.citizen).toBeUndefined();
+    expect(store.getTransaction(pending.id)?.citizen?.idNumber).toBe(PERSONA_A.idNumber);
   });
 });
 

@@ -8,7 +8,8 @@ const HELP = `kiosk-store: the local transaction store (SQLite) shared by the ki
 
 Usage:
   kiosk-store stats [--db PATH] [--json]
-      counts of transactions, outbox deliveries (pending, delivered, dead-lettered), audit entries, file sizes
+      counts of transactions per status (every status, needs-review included) and per kind/status, outbox
+      deliveries (pending, delivered, dead-lettered), audit entries, file sizes
   kiosk-store audit verify [--db PATH] [--signing-key-file PATH] [--checkpoints FILE] [--json]
       recompute the audit hash chain and check every signed checkpoint (also those in FILE, a JSON array kept
       upstream); exit 1 with STORE_AUDIT_BROKEN when a row was edited or deleted or the log truncated
@@ -47,6 +48,7 @@ async function stats(args: string[]): Promise<number> {
       return 0;
     }
     print(`schema version      ${s.schemaVersion}`);
+    print(`statuses            ${Object.entries(s.byStatus).map(([st, n]) => `${st} ${n}`).join(', ')}`);
     for (const [k, n] of Object.entries(s.transactions)) print(`transactions        ${k}: ${n}`);
     print(`with personal data  ${s.withPersonalData}`);
     print(`outbox              ${s.outbox.pending} pending, ${s.outbox.delivered} delivered, ${s.outbox.deadLetter} dead-lettered; oldest pending due ${s.outbox.oldestPendingAt ?? '-'}`);
