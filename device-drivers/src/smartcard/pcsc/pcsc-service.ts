@@ -19,7 +19,7 @@ interface NativeReader extends EventEmitter {
   SCARD_PROTOCOL_T1: number;
   SCARD_STATE_PRESENT: number;
   SCARD_STATE_CHANGED: number;
-  SCARD_LEAVE_CARD: number;
+  SCARD_RESET_CARD: number;
   connect(options: { share_mode?: number; protocol?: number }, cb: (err: unknown, protocol: number) => void): void;
   disconnect(disposition: number, cb: (err: unknown) => void): void;
   transmit(data: Buffer, resLen: number, protocol: number, cb: (err: unknown, response: Buffer) => void): void;
@@ -228,12 +228,18 @@ export class PcscCardSession implements ApduTransceiver {
     }
   }
 
+  /**
+   * Ends the session with a warm reset of the card (SCARD_RESET_CARD). An eMRTD chip keeps its state between PC/SC
+   * connections: left alone (SCARD_LEAVE_CARD) it stays inside the eMRTD application with the secure-messaging
+   * keys of this session, so the next session cannot read EF.CardAccess (6A82, it lives at master-file level and
+   * CCCD chips refuse SELECT MF) and the next terminal user would find a chip still open. The reset discards both.
+   */
   close(): Promise<void> {
     if (!this.open) return Promise.resolve();
     this.open = false;
     return new Promise((resolve) => {
       // A disconnect error (card already gone) leaves nothing to release.
-      this.reader.disconnect(this.reader.SCARD_LEAVE_CARD, () => resolve());
+      this.reader.disconnect(this.reader.SCARD_RESET_CARD, () => resolve());
     });
   }
 }
