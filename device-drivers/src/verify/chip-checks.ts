@@ -1,4 +1,4 @@
-import { isKioskError } from '@kiosk/common';
+import { isKioskError, type KioskError } from '@kiosk/common';
 import type { ApduTransceiver } from '../smartcard/transceiver.js';
 import { performActiveAuthentication } from '../emrtd/auth/active-authentication.js';
 import { performChipAuthentication } from '../emrtd/auth/chip-authentication.js';
@@ -15,7 +15,8 @@ import { parseSod } from './sod.js';
  * when DG15 holds a key, then Chip Authentication when DG14 holds one. AA goes first because a failed CA leaves the
  * chip on keys the terminal does not have, which ends the session. A chip that refuses or answers garbage fails the
  * check; only a key or protocol this terminal does not implement makes it 'not-possible'. A card pulled from the
- * reader mid-check throws its transport error (CARD_REMOVED, ...): a removal is not evidence of a clone.
+ * reader mid-check throws its transport error (CARD_REMOVED, ...): a removal is not evidence of a clone. Nor is a
+ * bug: a RangeError, TypeError or any error that does not say the chip failed propagates (see CHIP_FAILURES).
  */
 export interface ChipChecks {
   activeAuthentication: CheckResult;
@@ -28,11 +29,18 @@ export const OFFLINE_CHIP_CHECKS: ChipChecks = {
   chipAuthentication: { outcome: 'not-possible', reason: 'Chip Authentication needs the chip: not possible offline' },
 };
 
-/** Errors that mean "this terminal cannot run the protocol", as opposed to a chip that failed it. */
-const unsupported = (err: unknown): boolean => isKioskError(err, 'CARD_UNSUPPORTED');
-/** The card or the reader went away: no answer about the chip at all, so the error goes to the caller, not into a verdict. */
-const TRANSPORT_ERRORS = ['CARD_REMOVED', 'CARD_TRANSMIT_FAILED', 'PCSC_UNAVAILABLE', 'PCSC_TIMEOUT'] as const;
-const transport = (err: unknown): boolean => TRANSPORT_ERRORS.some((code) => isKioskError(err, code));
+/**
+ * The errors by which a chip fails AA or CA: it refused the command (CARD_STATUS_ERROR), broke secure messaging or
+ * answered under keys it does not have (CARD_SM_FAILED), answered bytes that are no response (CARD_MALFORMED_RESPONSE)
+ * or no TLV (TLV_MALFORMED), or offers a key file that does not decode (LDS_MALFORMED). Such a chip has not
+ * authenticated. Every other error, a transport error (the card went away: no answer about the chip at all) or a
+ * bug (RangeError, TypeError, any error that is not one of these), goes to the caller: it is no evidence about the
+ * chip and must neither reject a genuine card as a clone nor let a clone pass.
+ */
+const CHIP_FAILURES = ['CARD_STATUS_ERROR', 'CARD_SM_FAILED', 'CARD_MALFORMED_RESPONSE', 'TLV_MALFORMED', 'LDS_MALFORMED'] as const;
+const chipFailed = (err: unknown): err is KioskError => CHIP_FAILURES.some((code) => isKioskError(err, code));
+/** "This terminal cannot run the protocol" (a key, curve or cipher it does not implement), as opposed to a chip that failed it. */
+const unsupported = (err: unknown): err is KioskError => isKioskError(err, 'CARD_UNSUPPORTED');
 
 async function outcomeOf(what: string, run: () => Promise<{ outcome: 'passed' | 'failed'; reason?: string | undefined; algorithm?: string }>): Promise<CheckResult> {
   try {
@@ -40,11 +48,8 @@ async function outcomeOf(what: string, run: () => Promise<{ outcome: 'passed' | 
     const algorithm = result.algorithm ? ` (${result.algorithm})` : '';
     return { outcome: result.outcome, reason: `${what} ${result.outcome}${algorithm}${result.reason ? `: ${result.reason}` : ''}` };
   } catch (err) {
-    if (transport(err)) throw err;
-    const message = err instanceof Error ? err.message : String(err);
-    if (unsupported(err)) return { outcome: 'not-possible', reason: `${what}: ${message}` };
-    // A chip that refuses the command, sends a malformed key or breaks secure messaging has not authenticated.
-    if (isKioskError(err) || err instanceof RangeError) return { outcome: 'failed', reason: `${what} failed: ${message}` };
+    if (unsupported(err)) return { outcome: 'not-possible', reason: `${what}: ${err.message}` };
+    if (chipFailed(err)) return { outcome: 'failed', reason: `${what} failed: ${err.message}` };
     throw err;
   }
 }
@@ -80,7 +85,9 @@ export async function authenticateChip(card: ApduTransceiver, channel: SecureMes
     : missingKeyFile(read, 'DG15', listed, 'the card has no DG15 (no Active Authentication)');
 
   const caKey = read.dg14.find((i): i is ChipAuthenticationPublicKeyInfo => i.kind === 'chip-authentication-public-key');
-  const caInfo = read.dg14.find((i): i is ChipAuthenticationInfo => i.kind === 'chip-authentication');
+  const caInfos = read.dg14.filter((i): i is ChipAuthenticationInfo => i.kind === 'chip-authentication');
+  // A chip with several keys names each key's protocol by keyId: take the info for the key used, not merely the first.
+  const caInfo = caInfos.find((i) => i.keyId !== undefined && i.keyId === caKey?.keyId) ?? caInfos[0];
   const chipAuthentication: CheckResult = caKey
     ? await outcomeOf('Chip Authentication', () => performChipAuthentication(card, channel, caInfo, caKey))
     : missingKeyFile(read, 'DG14', listed, 'the card has no DG14 (no Chip Authentication)');

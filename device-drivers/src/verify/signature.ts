@@ -1,4 +1,6 @@
 import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { isKioskError } from '@kiosk/common';
+import { isOpenSslError } from '../emrtd/crypto/openssl-errors.js';
 import { CURVE_OID_BY_PARAMETER_ID, ecDomainById } from '../emrtd/crypto/curves.js';
 import { bytesEqual } from '../emrtd/bytes.js';
 import { decodeTlv, decodeTlvList, encodeTlv } from '../emrtd/tlv.js';
@@ -77,6 +79,12 @@ export function digest(hash: HashName, data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash(hash).update(data).digest());
 }
 
+/**
+ * The card's or certificate's bytes did not decode: our structure errors, or OpenSSL refusing a key. Anything else
+ * thrown while reading them is a bug, which must not turn into a check outcome.
+ */
+const isUnreadable = (err: unknown): err is Error => isKioskError(err, 'LDS_MALFORMED') || isKioskError(err, 'TLV_MALFORMED') || isOpenSslError(err);
+
 /** Verifies `signature` over `data`; 'not-possible' for schemes, parameters or keys we cannot check. */
 export function verifySignature(input: SignatureInput): CheckResult {
   let scheme: Scheme | string;
@@ -85,7 +93,8 @@ export function verifySignature(input: SignatureInput): CheckResult {
     scheme = signatureScheme(input.algorithm, input.digestAlgorithm);
     key = publicKey(input.spki);
   } catch (err) {
-    return notPossible(`unreadable algorithm or key: ${err instanceof Error ? err.message : String(err)}`);
+    if (!isUnreadable(err)) throw err;
+    return notPossible(`unreadable algorithm or key: ${err.message}`);
   }
   if (typeof scheme === 'string') return notPossible(scheme);
   if (typeof key === 'string') return notPossible(key);
@@ -102,8 +111,10 @@ export function verifySignature(input: SignatureInput): CheckResult {
   try {
     return verify(scheme.hash, input.data, options, input.signature) ? { outcome: 'passed', reason: `${name} signature verified` } : failed(`${name} signature does not verify`);
   } catch (err) {
-    // OpenSSL throws on signatures it cannot even decode (wrong length, bad DER): that is a bad signature.
-    return failed(`${name} signature rejected: ${err instanceof Error ? err.message : String(err)}`);
+    // OpenSSL throws on some signatures and keys it cannot use together (an RSA-PSS-only key asked for PKCS#1 v1.5):
+    // that is a bad signature. node:crypto's argument errors are ours and go to the caller.
+    if (!isOpenSslError(err)) throw err;
+    return failed(`${name} signature rejected: ${err.message}`);
   }
 }
 
@@ -121,6 +132,8 @@ function signatureScheme(algorithm: Uint8Array, digestAlgorithm: string | undefi
   return `signature algorithm ${oid} is not supported`;
 }
 
+const MAX_PSS_SALT_LENGTH = 2048;
+
 /** RSASSA-PSS-params (RFC 4055 §3.1); the SHA-1 defaults apply to absent fields. */
 function pssScheme(params: Uint8Array): Scheme | string {
   let hashOid = '1.3.14.3.2.26';
@@ -132,8 +145,13 @@ function pssScheme(params: Uint8Array): Scheme | string {
     else if (field.tag === 0xa1) {
       if (algorithmOid(inner) !== MGF1) return 'RSA-PSS mask generation other than MGF1';
       mgfHashOid = algorithmOid(expectTag(children(inner)[1], 0x30, 'MGF1 hash'));
-    } else if (field.tag === 0xa2) saltLength = Number(decodeInteger(inner.value));
-    else if (field.tag === 0xa3 && decodeInteger(inner.value) !== 1n) return 'RSA-PSS trailer field other than 1';
+    } else if (field.tag === 0xa2) {
+      const salt = decodeInteger(inner.value);
+      // node:crypto throws a TypeError for a salt length beyond int32 and OpenSSL reads -1 and -2 as "digest length" and
+      // "any": the SOD's number is checked here so that neither happens. No RSA key of 16,384 bits has room for more.
+      if (salt < 0n || salt > BigInt(MAX_PSS_SALT_LENGTH)) return `RSA-PSS salt length ${salt} is outside 0..${MAX_PSS_SALT_LENGTH}`;
+      saltLength = Number(salt);
+    } else if (field.tag === 0xa3 && decodeInteger(inner.value) !== 1n) return 'RSA-PSS trailer field other than 1';
   }
   const hash = HASH_BY_OID[hashOid];
   if (!hash) return `RSA-PSS hash ${hashOid} is not supported`;

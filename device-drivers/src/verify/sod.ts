@@ -67,13 +67,17 @@ export function malformed(message: string, cause?: unknown): KioskError {
   return new KioskError('LDS_MALFORMED', message, cause === undefined ? {} : { cause });
 }
 
-/** Runs a parse step and reports every failure, TLV errors and library exceptions included, as LDS_MALFORMED. */
+/**
+ * Runs a parse step and reports its structure errors (TLV_MALFORMED from the TLV reader) as LDS_MALFORMED naming
+ * `what`. Only those: anything else (a RangeError, a TypeError) is a bug in the parser, and a bug must reach the
+ * caller as one rather than become "malformed" and then a verdict on the document.
+ */
 export function asMalformed<T>(what: string, parse: () => T): T {
   try {
     return parse();
   } catch (err) {
-    if (isKioskError(err, 'LDS_MALFORMED')) throw err;
-    throw malformed(`${what}: ${err instanceof Error ? err.message : String(err)}`, err);
+    if (isKioskError(err, 'TLV_MALFORMED')) throw malformed(`${what}: ${err.message}`, err);
+    throw err;
   }
 }
 

@@ -315,7 +315,10 @@ function parseMasterListContent(content: Uint8Array): ParsedCertificate[] {
 /** Whether `certificate` is the one a SignerInfo's sid names. */
 export function identifies(sid: SignerIdentifier, certificate: ParsedCertificate): boolean {
   if ('subjectKeyIdentifier' in sid) return certificate.subjectKeyIdentifier !== undefined && bytesEqual(sid.subjectKeyIdentifier, certificate.subjectKeyIdentifier);
-  return sid.serialNumber === certificate.serialNumber && parseName(sid.issuer, decodeTlvList(sid.issuer)[0] as Tlv).canonical === certificate.issuer.canonical;
+  if (sid.serialNumber !== certificate.serialNumber) return false;
+  // The sid's issuer Name is only tag-checked when the SignerInfo is parsed; its content is read here.
+  const issuer = asMalformed('SignerInfo.sid issuer', () => parseName(sid.issuer, decodeTlvList(sid.issuer)[0] as Tlv));
+  return issuer.canonical === certificate.issuer.canonical;
 }
 
 const PEM_BLOCK = /-----BEGIN (CERTIFICATE|X509 CRL)-----([\s\S]*?)-----END \1-----/g;
@@ -334,12 +337,14 @@ export function readTrustObjects(bytes: Uint8Array): TrustObject[] {
   try {
     parseCertificate(bytes);
     return [{ kind: 'certificate', der: bytes }];
-  } catch {
+  } catch (err) {
+    if (!isKioskError(err, 'LDS_MALFORMED')) throw err;
     try {
       parseCrl(bytes);
       return [{ kind: 'crl', der: bytes }];
-    } catch (err) {
-      throw new KioskError('TRUST_FILE_INVALID', 'neither PEM nor a DER X.509 certificate or CRL', { cause: err });
+    } catch (crlErr) {
+      if (!isKioskError(crlErr, 'LDS_MALFORMED')) throw crlErr;
+      throw new KioskError('TRUST_FILE_INVALID', 'neither PEM nor a DER X.509 certificate or CRL', { cause: crlErr });
     }
   }
 }

@@ -1,10 +1,12 @@
 import { constants, createHash, createPublicKey, privateEncrypt, publicDecrypt, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import { KioskError } from '@kiosk/common';
+import { isKioskError, KioskError } from '@kiosk/common';
 import { encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
 import type { ChipAccessResult } from '../access/bac.js';
 import { concatBytes, toHex } from '../bytes.js';
+import { isOpenSslError } from '../crypto/openssl-errors.js';
 import { expectSuccess } from '../iso7816/status.js';
+import { parseSubjectPublicKeyInfo, type ActiveAuthenticationKey } from '../lds/dg15.js';
 import { ecPublicKeyObject, readEcPublicKey, type EcPublicKey } from './chip-authentication.js';
 
 /**
@@ -94,8 +96,10 @@ function verifyIso9796(key: KeyObject, modulusBytes: number, challenge: Uint8Arr
   let f: Uint8Array;
   try {
     f = new Uint8Array(publicDecrypt({ key, padding: constants.RSA_NO_PADDING }, signature));
-  } catch {
-    return fail(scheme, 'the signature is not smaller than the modulus');
+  } catch (err) {
+    // OpenSSL refuses a signature not below the modulus (or a DG15 modulus it cannot compute with): not verified.
+    if (!isOpenSslError(err)) throw err;
+    return fail(scheme, `the signature cannot be opened with the DG15 key (${err.message})`);
   }
   if (f[0] !== HEADER_PARTIAL_RECOVERY) return fail(scheme, `the opened signature starts with ${toHex(f.subarray(0, 1))}, not the 6A header`);
   const trailer = readTrailer(f);
@@ -116,10 +120,14 @@ function verifyIso9796(key: KeyObject, modulusBytes: number, challenge: Uint8Arr
 function verifyEcdsa(key: EcPublicKey, hash: ActiveAuthenticationHash, challenge: Uint8Array, signature: Uint8Array): ActiveAuthenticationResult {
   const algorithm = `ECDSA ${key.domain.name} with ${HASHES[hash].name}`;
   const dsaEncoding = signature.length === 2 * key.domain.Point.Fn.BYTES ? 'ieee-p1363' : 'der';
+  // Built from a point already checked to be on the curve: a failure here is ours, not the chip's.
+  const publicKey = ecPublicKeyObject(key);
   let valid: boolean;
   try {
-    valid = verify(hash, challenge, { key: ecPublicKeyObject(key), dsaEncoding }, signature);
-  } catch {
+    valid = verify(hash, challenge, { key: publicKey, dsaEncoding }, signature);
+  } catch (err) {
+    // node:crypto answers false to signatures that do not decode; an OpenSSL error is one it refused outright.
+    if (!isOpenSslError(err)) throw err;
     valid = false;
   }
   return valid ? { outcome: 'passed', algorithm } : { outcome: 'failed', algorithm, reason: `the ${dsaEncoding === 'der' ? 'DER' : 'plain'} ECDSA signature does not verify` };
@@ -127,25 +135,40 @@ function verifyEcdsa(key: EcPublicKey, hash: ActiveAuthenticationHash, challenge
 
 type SignatureVerifier = (challenge: Uint8Array, signature: Uint8Array) => ActiveAuthenticationResult;
 
+const DG15_KEY = 'DG15 active authentication public key';
+
+/** DG15's key type, from our own parser: the card's bytes are structure-checked before any library sees them. */
+function activeAuthenticationKeyOf(spki: Uint8Array): ActiveAuthenticationKey {
+  try {
+    return parseSubjectPublicKeyInfo(spki);
+  } catch (err) {
+    // A TLV that does not decode is a malformed key like any other structure error of it.
+    if (isKioskError(err, 'TLV_MALFORMED')) throw new KioskError('LDS_MALFORMED', `${DG15_KEY}: ${err.message}`, { cause: err, details: { file: 'DG15' } });
+    throw err;
+  }
+}
+
 /**
- * How to verify signatures of DG15's key: RSA through node:crypto; anything else must be an EC key of a curve we
- * implement, with its hash resolved now so that an unsupported algorithm costs no command.
+ * How to verify signatures of DG15's key: RSA through node:crypto, EC keys of a curve we implement with the hash
+ * resolved now, so that an unsupported algorithm costs no command. A key of another type is CARD_UNSUPPORTED; a
+ * key that does not decode, or an RSA key OpenSSL refuses, LDS_MALFORMED.
  */
 function signatureVerifier(spki: Uint8Array, signatureAlgorithm: string | undefined): SignatureVerifier {
-  let key: KeyObject | undefined;
+  const parsed = activeAuthenticationKeyOf(spki);
+  if (parsed.algorithm === 'ec') {
+    const ecKey = readEcPublicKey(spki, DG15_KEY);
+    const hash = ecdsaHash(ecKey, signatureAlgorithm);
+    return (challenge, signature) => verifyEcdsa(ecKey, hash, challenge, signature);
+  }
+  let key: KeyObject;
   try {
     key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-  } catch {
-    // Not something OpenSSL reads; readEcPublicKey tells a malformed key from an unsupported one.
+  } catch (err) {
+    if (!isOpenSslError(err)) throw err;
+    throw new KioskError('LDS_MALFORMED', `${DG15_KEY}: OpenSSL cannot read the RSA key (${err.message})`, { cause: err, details: { file: 'DG15' } });
   }
-  const modulusLength = key?.asymmetricKeyType === 'rsa' ? key.asymmetricKeyDetails?.modulusLength : undefined;
-  if (key && modulusLength) {
-    const rsaKey = key;
-    return (challenge, signature) => verifyIso9796(rsaKey, Math.ceil(modulusLength / 8), challenge, signature);
-  }
-  const ecKey = readEcPublicKey(spki, 'DG15 active authentication public key');
-  const hash = ecdsaHash(ecKey, signatureAlgorithm);
-  return (challenge, signature) => verifyEcdsa(ecKey, hash, challenge, signature);
+  const modulusBytes = Math.ceil(parsed.keyBits / 8);
+  return (challenge, signature) => verifyIso9796(key, modulusBytes, challenge, signature);
 }
 
 /**

@@ -130,12 +130,24 @@ function explicitDomain(parameters: unknown, what: string): EcDomain {
 }
 
 /**
+ * asn1js.fromBER reports most structure errors in its result, but throws a plain Error for some content it
+ * converts while decoding (a UTCTime or GeneralizedTime that is no date): the card's bytes, so LDS_MALFORMED.
+ */
+function decodeBer(bytes: Uint8Array, what: string): ReturnType<typeof asn1js.fromBER> {
+  try {
+    return asn1js.fromBER(bytes);
+  } catch (err) {
+    throw new KioskError('LDS_MALFORMED', `${what}: not DER (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+}
+
+/**
  * Reads an EC SubjectPublicKeyInfo (DER) with a named curve or explicit parameters. A structure that is not an
  * SPKI is LDS_MALFORMED; another key type or a curve we do not implement is CARD_UNSUPPORTED. `what` names the
  * key in messages.
  */
 export function readEcPublicKey(spki: Uint8Array, what: string): EcPublicKey {
-  const { offset, result } = asn1js.fromBER(spki);
+  const { offset, result } = decodeBer(spki, what);
   if (offset !== spki.length) throw malformedKey(what, 'not a single DER SubjectPublicKeyInfo');
   const [algorithm, subjectPublicKey] = asn1Children(result, what, 'SubjectPublicKeyInfo');
   const [algorithmOid, parameters] = asn1Children(algorithm, what, 'algorithm');
@@ -246,8 +258,8 @@ async function proveSessionKeys(card: ApduTransceiver, session: SecureMessaging)
  * Terminal side of Chip Authentication. `channel` is the current SM session (after PACE or BAC) and `card` the raw
  * link beneath it; `info` is DG14's ChipAuthenticationInfo, absent on older chips (3DES is assumed then). A chip
  * that cannot prove the static key gives 'failed', never an exception; unsupported parameters throw
- * CARD_UNSUPPORTED, malformed keys LDS_MALFORMED, refusals CARD_STATUS_ERROR, and a broken old session
- * CARD_SM_FAILED. Once the key agreement has been answered the chip has left the old session, so `channel` is
+ * CARD_UNSUPPORTED, malformed keys or DG14 records LDS_MALFORMED, refusals CARD_STATUS_ERROR, and a broken old
+ * session CARD_SM_FAILED. Once the key agreement has been answered the chip has left the old session, so `channel` is
  * spent whatever the outcome: after 'failed', reading on needs access control again.
  */
 export async function performChipAuthentication(
@@ -260,7 +272,8 @@ export async function performChipAuthentication(
   const suite = resolveSuite(info?.protocol ?? ID_CA_ECDH_3DES, info?.version ?? 1);
   if (publicKeyInfo.protocol !== ID_PK_ECDH) throw unsupported(`chip authentication: public key protocol ${publicKeyInfo.protocol} is not id-PK-ECDH`);
   if (info?.keyId !== undefined && publicKeyInfo.keyId !== undefined && info.keyId !== publicKeyInfo.keyId) {
-    throw new RangeError(`ChipAuthenticationInfo keyId ${info.keyId} does not name public key ${publicKeyInfo.keyId}`);
+    // Both come from the card's DG14: one that pairs its protocol with another key is malformed card data.
+    throw new KioskError('LDS_MALFORMED', `DG14: ChipAuthenticationInfo keyId ${info.keyId} does not name public key ${publicKeyInfo.keyId}`, { details: { file: 'DG14' } });
   }
   const keyId = publicKeyInfo.keyId ?? info?.keyId;
   const keyReference = keyId === undefined ? NONE : encodeTlv(TAG_KEY_REFERENCE, keyIdBytes(keyId));

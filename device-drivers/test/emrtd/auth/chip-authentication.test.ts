@@ -257,10 +257,12 @@ describe('CA parameters the terminal does not support, or that are malformed', (
     expect(isKioskError(err) && err.code).toBe(code);
   });
 
-  it('ChipAuthenticationInfo and the public key naming different keyIds: RangeError', async () => {
+  it('ChipAuthenticationInfo and the public key naming different keyIds (both from DG14): LDS_MALFORMED before any command', async () => {
     const card = new ScriptedTransceiver([]);
     const session = SecureMessaging.fromKeys('AES-128', new Uint8Array(16), new Uint8Array(16), new Uint8Array(16));
-    await expect(performChipAuthentication(card, new SecureMessagingTransceiver(card, session), caInfo('AES-128', 1), publicKeyInfo(key.spki, 2))).rejects.toThrow(RangeError);
+    const err = await rejection(performChipAuthentication(card, new SecureMessagingTransceiver(card, session), caInfo('AES-128', 1), publicKeyInfo(key.spki, 2)));
+    expect(isKioskError(err, 'LDS_MALFORMED')).toBe(true);
+    expect((err as Error).message).toContain('keyId 1 does not name public key 2');
   });
 });
 
