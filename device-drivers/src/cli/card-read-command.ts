@@ -98,6 +98,7 @@ function summary(read: CardRead, holder: Holder, durationMs: number): Record<str
     skipped: read.skipped,
     problems: read.problems,
     durationMs: Math.round(durationMs),
+    deviations: read.deviations,
   };
 }
 
@@ -172,6 +173,7 @@ export async function readCommand(args: string[], help: string): Promise<number>
     for (const s of read.skipped) process.stdout.write(`skipped: ${s.file}: ${s.reason}\n`);
     for (const p of read.problems) process.stdout.write(`problem: ${p.file}: [${p.code}] ${p.message}\n`);
     if (written.length) process.stdout.write(`wrote ${written.length} files to ${values.out}\n`);
+    for (const d of read.deviations) process.stdout.write(`deviation: ${d.code}: ${d.message}${d.count > 1 ? ` (${d.count} times)` : ''}\n`);
     process.stdout.write(`\n${formatVerdict(verdict)}`);
     return code;
   } finally {

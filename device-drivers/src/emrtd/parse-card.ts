@@ -27,6 +27,8 @@ export interface CardRead {
   dg14: SecurityInfo[];
   activeAuthenticationKey: ActiveAuthenticationKey | undefined;
   problems: Array<{ file: LdsFileName; code: string; message: string }>;
+  /** Departures from ICAO 9303 the chip showed and the read tolerated (the read's list, shared). */
+  deviations: RawCardRead['deviations'];
 }
 
 /** The holder as a kiosk shows and records it: DG13 first (full Vietnamese), the MRZ where DG13 lacks a field. */
@@ -74,6 +76,7 @@ export function parseCardRead(raw: RawCardRead): CardRead {
     dg14: [],
     activeAuthenticationKey: undefined,
     problems: [],
+    deviations: raw.deviations,
   };
   read.com = attempt(read, 'EF.COM', parseCom);
   read.mrz = attempt(read, 'DG1', parseDg1);

@@ -1,9 +1,10 @@
 import { KioskError, isKioskError } from '@kiosk/common';
 import type { ApduTransceiver } from '../smartcard/transceiver.js';
 import { parseAtr } from '../smartcard/atr.js';
-import { performBac } from './access/bac.js';
+import { performBac, type BacOptions } from './access/bac.js';
 import { performPace } from './access/pace.js';
 import type { AccessKey } from './access/access-keys.js';
+import { DeviationLog, type ChipDeviation } from './deviations.js';
 import { selectApplication } from './iso7816/file-commands.js';
 import { CardStatusError, isStatus } from './iso7816/status.js';
 import { defaultReadPlan, PartialReadError, readElementaryFile, type FileProgress, type ReadPlan } from './lds/file-reader.js';
@@ -11,7 +12,7 @@ import { LDS_FILES, type LdsFile } from './lds/files.js';
 import { mrzInformation } from './lds/mrz.js';
 import { paceProtocol, parseSecurityInfos } from './lds/security-infos.js';
 import type { PaceInfo } from './security-infos-types.js';
-import { SecureMessagingTransceiver, type SecureMessaging } from './sm/secure-messaging.js';
+import { SecureMessagingTransceiver, UnprotectedResponseError, type SecureMessaging } from './sm/secure-messaging.js';
 
 /**
  * Reading a CCCD chip end to end, as raw files: EF.CardAccess in the clear, access control (PACE when the card
@@ -36,6 +37,8 @@ export interface ReadCardOptions {
   /** How many times a transient failure mid-read may restart the session and resume (default 2). */
   maxRestarts?: number;
   onProgress?: (event: ReadProgressEvent) => void;
+  /** Fixed BAC terminal nonce and key material, for known-answer (scripted) tests only; random otherwise. */
+  bac?: BacOptions;
 }
 
 export type ReadProgressEvent =
@@ -53,6 +56,11 @@ export interface RawCardRead {
   restarts: number;
   /** The secure-messaging channel the files were read under, usable until the card session closes (Active and Chip Authentication run on it). */
   channel?: SecureMessagingTransceiver;
+  /**
+   * Departures from ICAO 9303 the chip showed and the read tolerated (deviations.ts), one entry per kind. The
+   * channel keeps adding to it, so AA/CA run on it after the read are included.
+   */
+  deviations: ChipDeviation[];
 }
 
 export const DEFAULT_FILES: readonly LdsFileName[] = ['EF.COM', 'EF.SOD', 'DG1', 'DG2', 'DG13', 'DG14', 'DG15'];
@@ -95,25 +103,30 @@ interface Session {
   keyKind: AccessKey['kind'];
 }
 
-async function openSession(card: ApduTransceiver, keys: AccessKey[], paceInfo: PaceInfo | undefined, allowBac: boolean): Promise<Session> {
+/** Access control with one key: PACE when the card offers it (then SELECT of the application under SM), else BAC. */
+async function establish(card: ApduTransceiver, key: AccessKey, paceInfo: PaceInfo | undefined, bac: BacOptions | undefined): Promise<SecureMessaging> {
+  if (paceInfo) {
+    const password = key.kind === 'can' ? { kind: 'can' as const, can: key.can } : { kind: 'mrz' as const, mrzInformation: mrzInformation(key.documentNumber, key.dateOfBirth, key.dateOfExpiry) };
+    const sm = await performPace(card, { paceInfo, password });
+    await selectApplication(new SecureMessagingTransceiver(card, sm));
+    return sm;
+  }
+  if (key.kind === 'can') throw new KioskError('CARD_UNSUPPORTED', 'BAC needs MRZ data, not a CAN');
+  await selectApplication(card);
+  return performBac(card, mrzInformation(key.documentNumber, key.dateOfBirth, key.dateOfExpiry), bac);
+}
+
+async function openSession(card: ApduTransceiver, keys: AccessKey[], paceInfo: PaceInfo | undefined, allowBac: boolean, log: DeviationLog, bac?: BacOptions): Promise<Session> {
   let lastRejection: KioskError | undefined;
   for (const key of keys) {
     try {
-      let sm: SecureMessaging;
-      let protocol: AccessProtocol;
-      if (paceInfo) {
-        const password = key.kind === 'can' ? { kind: 'can' as const, can: key.can } : { kind: 'mrz' as const, mrzInformation: mrzInformation(key.documentNumber, key.dateOfBirth, key.dateOfExpiry) };
-        sm = await performPace(card, { paceInfo, password });
-        protocol = 'PACE';
-        const channel = new SecureMessagingTransceiver(card, sm);
-        await selectApplication(channel);
-        return { channel, protocol, keyKind: key.kind };
-      }
-      if (!allowBac) throw new KioskError('CARD_UNSUPPORTED', 'the card offers no PACE and the policy does not allow BAC');
-      if (key.kind === 'can') continue; // BAC needs MRZ data; a CAN cannot open a BAC-only card
-      await selectApplication(card);
-      sm = await performBac(card, mrzInformation(key.documentNumber, key.dateOfBirth, key.dateOfExpiry));
-      return { channel: new SecureMessagingTransceiver(card, sm), protocol: 'BAC', keyKind: key.kind };
+      if (!paceInfo && !allowBac) throw new KioskError('CARD_UNSUPPORTED', 'the card offers no PACE and the policy does not allow BAC');
+      if (!paceInfo && key.kind === 'can') continue; // BAC needs MRZ data; a CAN cannot open a BAC-only card
+      const channel = new SecureMessagingTransceiver(card, await establish(card, key, paceInfo, bac), log.record);
+      // A chip that answers without SM (a missing file's 6A82, say) leaves its counter unknown: the channel then
+      // opens a new session with the key that worked, so the read goes on (see SecureMessaging.inStep).
+      channel.reestablish = () => establish(card, key, paceInfo, bac);
+      return { channel, protocol: paceInfo ? 'PACE' : 'BAC', keyKind: key.kind };
     } catch (err) {
       if (!isKioskError(err, 'CARD_ACCESS_DENIED')) throw err;
       lastRejection = err;
@@ -123,12 +136,25 @@ async function openSession(card: ApduTransceiver, keys: AccessKey[], paceInfo: P
   throw new KioskError('CARD_UNSUPPORTED', 'the card offers no PACE (no EF.CardAccess), and BAC needs MRZ data: give --mrz (or a QR), not only a CAN');
 }
 
+/** Why a file whose content cannot be used is skipped rather than ending the read, or undefined to go on failing. */
+function unusableFile(err: unknown, log: DeviationLog): string | undefined {
+  const cause = err instanceof PartialReadError ? err.cause : err;
+  if (!isKioskError(cause, 'LDS_MALFORMED') && !isKioskError(cause, 'TLV_MALFORMED')) return undefined;
+  // file-reader: "the file ended after N of the M bytes its header announces" (0 bytes: an empty file).
+  if (/ended after \d+ of/.test(cause.message)) {
+    log.record('empty-file', 'a file on the chip holds no bytes, or fewer than its TLV header announces: skipped');
+    return `empty or truncated on the card (${cause.message})`;
+  }
+  return `unreadable: ${cause.message}`;
+}
+
 export async function readCardFiles(card: ApduTransceiver, options: ReadCardOptions): Promise<RawCardRead> {
   const keys = Array.isArray(options.key) ? options.key : [options.key];
   if (keys.length === 0) throw new KioskError('USAGE', 'no access key given');
   const atr = options.atr ? parseAtr(options.atr) : undefined;
   const files = new Map<LdsFileName, Uint8Array>();
   const skipped: RawCardRead['skipped'] = [];
+  const log = new DeviationLog();
 
   const plainPlan = defaultReadPlan({ extendedLength: false, blockSize: 8 });
   const cardAccess = await readCardAccess(card, plainPlan);
@@ -136,7 +162,7 @@ export async function readCardFiles(card: ApduTransceiver, options: ReadCardOpti
   const paceInfo = cardAccess ? choosePace(parseSecurityInfos(cardAccess).filter((i): i is PaceInfo => i.kind === 'pace')) : undefined;
   const allowBac = options.allowBac ?? true;
 
-  let session = await openSession(card, keys, paceInfo, allowBac);
+  let session = await openSession(card, keys, paceInfo, allowBac, log, options.bac);
   options.onProgress?.({ phase: 'access', protocol: session.protocol, keyKind: session.keyKind });
   const plan = { ...defaultReadPlan({ extendedLength: atr?.extendedLength, blockSize: session.channel.session.algorithm === '3DES' ? 8 : 16 }), ...options.plan };
 
@@ -150,18 +176,34 @@ export async function readCardFiles(card: ApduTransceiver, options: ReadCardOpti
         files.set(name, bytes);
         break;
       } catch (err) {
-        if (err instanceof CardStatusError && (err.sw === 0x6982 || err.sw === 0x6a82)) {
-          const reason = err.sw === 0x6982 ? 'access denied (EAC-protected)' : 'not on the card';
+        const cause = err instanceof PartialReadError ? err.cause : err;
+        if (cause instanceof UnprotectedResponseError && (cause.sw & 0xff00) === 0x6200 && !plan.neverPastEnd) {
+          // Asked past the end of the file and answered without a MAC: from now on ask for the header first and
+          // never beyond the end; the channel reopens its session, and the file is read again from where it was.
+          plan.neverPastEnd = true;
+          log.record('read-past-end-unprotected', 'a READ BINARY past the end of a file was answered (6282) without a MAC: the data was discarded and reads ask for exactly what a file holds');
+          if (err instanceof PartialReadError) partial = err.bytes;
+          continue;
+        }
+        if (cause instanceof UnprotectedResponseError && (cause.sw & 0xff00) === 0x6200) {
+          // Even reads within the length the header gave ran past the end: the file is shorter than it says.
+          log.record('empty-file', 'a file on the chip holds no bytes, or fewer than its TLV header announces: skipped');
+          const reason = 'truncated on the card (a read within its announced length ran past its end)';
           skipped.push({ file: name, reason });
           options.onProgress?.({ phase: 'skipped', file: name, reason });
           break;
         }
-        const cause = err instanceof PartialReadError ? err.cause : err;
+        const unusable = err instanceof CardStatusError && (err.sw === 0x6982 || err.sw === 0x6a82) ? (err.sw === 0x6982 ? 'access denied (EAC-protected)' : 'not on the card') : unusableFile(err, log);
+        if (unusable) {
+          skipped.push({ file: name, reason: unusable });
+          options.onProgress?.({ phase: 'skipped', file: name, reason: unusable });
+          break;
+        }
         if (!transient(err) || restarts >= (options.maxRestarts ?? 2)) throw cause;
         restarts++;
         if (err instanceof PartialReadError) partial = err.bytes;
         options.onProgress?.({ phase: 'restart', file: name, resumeAt: partial?.length ?? 0, reason: cause instanceof Error ? cause.message : String(cause) });
-        session = await openSession(card, keys, paceInfo, allowBac);
+        session = await openSession(card, keys, paceInfo, allowBac, log, options.bac);
       }
     }
   }
@@ -170,5 +212,7 @@ export async function readCardFiles(card: ApduTransceiver, options: ReadCardOpti
     access.paceProtocol = paceInfo.protocol;
     access.parameterId = paceInfo.parameterId;
   }
-  return { access, files, skipped, restarts, channel: session.channel };
+  // Active and Chip Authentication run on the channel next: there a chip that drops SM fails, as before.
+  session.channel.reestablish = undefined;
+  return { access, files, skipped, restarts, channel: session.channel, deviations: log.entries };
 }

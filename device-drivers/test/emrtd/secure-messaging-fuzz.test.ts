@@ -103,7 +103,7 @@ describe('secure messaging under fuzzing (fast-check, fixed seed)', () => {
         counts[result]++;
         if (result === 'ok') {
           expect(bytes.length).toBe(2);
-          expect(sw >> 8).toBeGreaterThanOrEqual(0x63);
+          expect(sw >> 8 >= 0x63 || sw === 0x6282).toBe(true);
         }
       }),
       { numRuns: NUM_RUNS, seed: SEED },

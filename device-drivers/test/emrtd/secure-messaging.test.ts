@@ -71,11 +71,14 @@ describe.each(['3DES', 'AES-128', 'AES-192', 'AES-256'] as const)('%s secure mes
     expect(toHex(encodeCommand(chip.unwrapCommand(wrapped)))).toBe(toHex(encodeCommand(command)));
   });
 
-  it('returns a bare error status word, but refuses a bare success', () => {
-    for (const sw of ['6987', '6988', '6982', '6A82']) {
-      expect(pair(algorithm).terminal.unwrapResponse(fromHex(sw)).sw).toBe(parseInt(sw, 16));
+  it('returns a bare error status word (and 6282, end of file with nothing to return), but refuses a bare success', () => {
+    for (const sw of ['6987', '6988', '6982', '6A82', '6282']) {
+      const { terminal } = pair(algorithm);
+      expect(terminal.unwrapResponse(fromHex(sw)).sw).toBe(parseInt(sw, 16));
+      // The chip's counter is unknown after an unprotected answer: a new session is needed.
+      expect(terminal.inStep).toBe(false);
     }
-    for (const sw of ['9000', '6282', '6100']) {
+    for (const sw of ['9000', '6283', '6100']) {
       expect(isKioskError(thrown(() => pair(algorithm).terminal.unwrapResponse(fromHex(sw))), 'CARD_SM_FAILED')).toBe(true);
     }
   });

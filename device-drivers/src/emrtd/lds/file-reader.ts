@@ -24,6 +24,11 @@ export interface ReadPlan {
   shortReadLength: number;
   /** Read the first chunk by SFI (select + read in one APDU). */
   useSfi: boolean;
+  /**
+   * Never ask for more than a file holds: the first read asks only for the TLV header (4 bytes, then 6 if the
+   * length needs them). For chips that answer a read past the end without a MAC (see UnprotectedResponseError).
+   */
+  neverPastEnd?: boolean;
 }
 
 /**
@@ -97,7 +102,8 @@ export async function readElementaryFile(
   let total = bytes.length > 0 ? totalFromHeader(bytes) : undefined;
   const chunkLength = (): number => {
     const max = plan.extendedLength ? plan.extendedReadLength : plan.shortReadLength;
-    return total === undefined ? max : Math.min(max, total - bytes.length);
+    if (total === undefined) return plan.neverPastEnd ? Math.min(max, (bytes.length < 4 ? 4 : 6) - bytes.length) : max;
+    return Math.min(max, total - bytes.length);
   };
 
   const readChunk = async (first: boolean): Promise<Uint8Array> => {

@@ -5,6 +5,7 @@ import type { ApduTransceiver } from '../../smartcard/transceiver.js';
 import { concatBytes } from '../bytes.js';
 import type { KeyAlgorithm } from '../crypto/kdf.js';
 import { pad, unpad } from '../crypto/padding.js';
+import type { DeviationCode } from '../deviations.js';
 import { decodeTlvList, encodeTlv, type Tlv } from '../tlv.js';
 import { createCipherSuite, type SmCipherSuite } from './cipher-suite.js';
 
@@ -38,10 +39,36 @@ function encodeLe(le: number): Uint8Array {
   return Uint8Array.of(le & 0xff);
 }
 
-/** Error status words a card may answer unprotected; 9000 and the 61xx / 62xx statuses that go with data may not. */
+/**
+ * Status words a card may answer unprotected: errors, and 6282 (end of file, here with nothing to return: an empty
+ * file on a chip that does not protect warnings). 9000 and the other 61xx / 62xx statuses go with data and may not.
+ */
 function isPlainErrorStatus(sw: number): boolean {
   const sw1 = sw >> 8;
-  return sw1 >= 0x63 && sw1 <= 0x6f;
+  return (sw1 >= 0x63 && sw1 <= 0x6f) || sw === 0x6282;
+}
+
+/**
+ * A response under secure messaging whose data came without a MAC: the chip answered a warning or error (e.g.
+ * 6282 for a READ BINARY past the end of a file) and protected nothing. The data is discarded unread; the session
+ * is over (the chip's send sequence counter is unknown). `sw` is the unprotected trailer.
+ */
+export class UnprotectedResponseError extends KioskError {
+  readonly sw: number;
+
+  constructor(sw: number, dataLength: number) {
+    super('CARD_SM_FAILED', `secure messaging: the chip answered SW ${swHex(sw)} with ${dataLength} bytes of data and no MAC (discarded)`, { details: { sw: swHex(sw) } });
+    this.sw = sw;
+  }
+}
+
+/** Whether protected data ends in DO8E (a body that is not BER-TLV does not). */
+function endsInMac(body: Uint8Array): boolean {
+  try {
+    return decodeTlvList(body).at(-1)?.tag === TAG_MAC;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -55,6 +82,10 @@ function isPlainErrorStatus(sw: number): boolean {
 export class SecureMessaging {
   private readonly counter: Uint8Array;
   private failed = false;
+  /** The chip answered without secure messaging; whether it counted that answer in its SSC is unknown. */
+  private unprotectedAnswer = false;
+  /** Told of each departure from ICAO 9303 that unwrapping tolerated (see deviations.ts). */
+  onDeviation: ((code: DeviationCode, message: string) => void) | undefined;
 
   constructor(private readonly suite: SmCipherSuite, ssc: Uint8Array) {
     if (ssc.length !== suite.blockSize) throw new RangeError(`${suite.algorithm} needs a ${suite.blockSize}-byte send sequence counter, got ${ssc.length}`);
@@ -74,6 +105,15 @@ export class SecureMessaging {
     return this.counter.slice();
   }
 
+  /**
+   * False after a failure, or once the chip answered without secure messaging: chips differ in whether such an
+   * answer counts in their send sequence counter (and some end the session), so the next command needs a new
+   * session. A reader can reopen one (SecureMessagingTransceiver.reestablish).
+   */
+  get inStep(): boolean {
+    return !this.failed && !this.unprotectedAnswer;
+  }
+
   /** Terminal side: the protected form of a plain command. */
   wrapCommand(command: CommandApdu): Uint8Array {
     this.assertUsable();
@@ -91,7 +131,8 @@ export class SecureMessaging {
 
   /**
    * Terminal side: the plain response. The MAC is verified before anything is decrypted. A bare error status
-   * word (a chip that dropped secure messaging answers 6987/6988/6982 unprotected) comes back as that status.
+   * word (a chip that dropped secure messaging answers 6987/6988/6982 unprotected) comes back as that status. A
+   * response without DO99 is accepted with its MAC verified over the objects present, and reported to onDeviation.
    */
   unwrapResponse(bytes: Uint8Array): ResponseApdu {
     this.assertUsable();
@@ -99,13 +140,29 @@ export class SecureMessaging {
     const { data, sw } = decodeResponse(bytes);
     const ssc = this.next();
     if (data.length === 0) {
-      if (isPlainErrorStatus(sw)) return { data: NONE, sw };
-      throw this.fail(`status ${swHex(sw)} without secure messaging`);
+      if (!isPlainErrorStatus(sw)) throw this.fail(`status ${swHex(sw)} without secure messaging`);
+      this.unprotectedAnswer = true;
+      this.onDeviation?.('sm-unprotected-status', 'answered a status word without secure messaging (its send sequence counter is then unknown): a new session was needed after it');
+      return { data: NONE, sw };
+    }
+    if (sw !== 0x9000 && !endsInMac(data)) {
+      // Data without a MAC is never used, but a chip that leaves warnings unprotected (virtualsmartcard's ePass
+      // answers a READ BINARY past the end of a file so) is told apart from a broken one: the reader then reads
+      // no further than a file's end.
+      this.failed = true;
+      throw new UnprotectedResponseError(sw, data.length);
     }
     const objects = this.parse(data, TAG_STATUS, SW_SM_INCORRECT);
     this.verifyMac(ssc, objects, SW_SM_INCORRECT);
     const status = objects.control;
-    if (!status || status.value.length !== 2) throw this.fail('protected response lacks a two-byte DO99 status');
+    if (!status) {
+      // ICAO 9303-11 §9.8 puts DO99 in every protected response and MACs DO87 || DO99. Some chips (virtualsmartcard's
+      // ePass emulator among them) leave it out, as ISO 7816-4 allows ("status not protected"): the MAC, verified
+      // above, then covers what is there (DO87, or only the SSC), and the status is the unprotected trailer's.
+      this.onDeviation?.('sm-response-without-do99', 'protected responses carry no DO99: the status word came from the unprotected trailer (data still MAC-checked)');
+      return { data: objects.data ? this.decryptDo(ssc, objects.data, SW_SM_INCORRECT) : NONE, sw };
+    }
+    if (status.value.length !== 2) throw this.fail(`DO99 of ${status.value.length} byte(s), not a two-byte status`);
     const protectedSw = ((status.value[0] as number) << 8) | (status.value[1] as number);
     // The trailer is outside the MAC; one that disagrees with DO99 has been altered.
     if (protectedSw !== sw) throw this.fail(`status ${swHex(sw)} disagrees with protected status ${swHex(protectedSw)}`);
@@ -225,14 +282,35 @@ export class SecureMessaging {
 
 /** Carries plain APDUs over a secure-messaging session: what the file layer uses once access control is done. */
 export class SecureMessagingTransceiver implements ApduTransceiver {
+  private current: SecureMessaging;
+  /**
+   * How to open a new session (access control again, same key) when the chip answered without secure messaging
+   * and so left the counters out of step (SecureMessaging.inStep). Set only while files are read: a file that is
+   * not there then costs a new session instead of the read. Unset, such a channel fails as before.
+   */
+  reestablish: (() => Promise<SecureMessaging>) | undefined;
+
+  /** `onDeviation` is handed to the session and to each new one (a read passes its DeviationLog's record). */
   constructor(
     private readonly inner: ApduTransceiver,
-    readonly session: SecureMessaging,
-  ) {}
+    session: SecureMessaging,
+    private readonly onDeviation?: (code: DeviationCode, message: string) => void,
+  ) {
+    this.current = session;
+    if (onDeviation) session.onDeviation = onDeviation;
+  }
+
+  get session(): SecureMessaging {
+    return this.current;
+  }
 
   async transmit(command: Uint8Array): Promise<Uint8Array> {
-    const protectedCommand = this.session.wrapCommand(decodeCommand(command));
-    const response = this.session.unwrapResponse(await this.inner.transmit(protectedCommand));
+    if (this.reestablish && !this.current.inStep) {
+      this.current = await this.reestablish();
+      if (this.onDeviation) this.current.onDeviation = this.onDeviation;
+    }
+    const protectedCommand = this.current.wrapCommand(decodeCommand(command));
+    const response = this.current.unwrapResponse(await this.inner.transmit(protectedCommand));
     return encodeResponse(response.data, response.sw);
   }
 
