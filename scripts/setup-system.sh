@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the kiosk runtime and its tests use. Idempotent: installs only what is missing.
+# Installs the Debian packages the kiosk runtime and its tests use, then puts vsmartcard-vpcd on 127.0.0.1 only.
+# Idempotent: installs, builds and writes only what is missing or different.
 # Used by `npm run setup`, by .ci/run and by the README. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
@@ -19,6 +20,9 @@ PACKAGES=(
   xvfb              # virtual display for the UI tests
   xauth             # xvfb-run needs it
   fonts-noto-core   # Vietnamese glyphs in the UI and on printed tickets
+  gcc               # builds the loopback wrapper around vpcd (scripts/vpcd-loopback.c)
+  libc6-dev         # its C headers
+  pkg-config        # finds libpcsclite's headers for it
 )
 
 say() { printf '[setup-system] %s\n' "$*"; }
@@ -34,24 +38,76 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  say "all ${#PACKAGES[@]} system packages are already installed"
-  exit 0
-fi
-
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 || die "not root and no sudo: run as root to install: ${missing[*]}"
+  command -v sudo >/dev/null 2>&1 || die "not root and no sudo: run as root"
   SUDO="sudo"
 fi
 
-say "installing ${#missing[@]} package(s): ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq || die "apt-get update failed (no network to the Debian mirror?)"
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-  || die "apt-get install failed for: ${missing[*]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  say "all ${#PACKAGES[@]} system packages are already installed"
+else
+  say "installing ${#missing[@]} package(s): ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq || die "apt-get update failed (no network to the Debian mirror?)"
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install failed for: ${missing[*]}"
+  for p in "${missing[@]}"; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || die "package $p is still not installed"
+  done
+  say "done: ${missing[*]}"
+fi
 
-for p in "${missing[@]}"; do
-  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || die "package $p is still not installed"
-done
-say "done: ${missing[*]}"
+# --- vsmartcard-vpcd on 127.0.0.1 only ---------------------------------------------------------------------------
+# vpcd binds its card ports (35963, 35964) to every address, hard-coded: its reader configuration has no listen
+# address, and its other mode (connecting out to the card, DEVICENAME HOST:PORT) crashes pcscd with Debian 12's
+# build. So pcscd loads our wrapper driver instead (scripts/vpcd-loopback.c), which passes everything to vpcd and
+# moves vpcd's listening sockets to 127.0.0.1, or refuses the reader if it cannot. The kiosk's own pcscd
+# (ensurePcscd) uses the same driver and checks /proc/net/tcp; see docs/simulators.md, "vpcd on loopback only".
+VPCD_DRIVER=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
+VPCD_WRAPPER=/usr/local/lib/kiosk/libifdvpcd-loopback.so   # device-drivers/src/smartcard/pcscd/vpcd-loopback.ts
+VPCD_CONF=/etc/reader.conf.d/vpcd
+SRC="$(cd "$(dirname "$0")" && pwd)/vpcd-loopback.c"
+
+[ -e "$VPCD_DRIVER" ] || die "$VPCD_DRIVER is missing (package vsmartcard-vpcd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+# shellcheck disable=SC2046  # pkg-config prints several flags
+cc -shared -fPIC -O2 -Wall -Wextra -Werror $(pkg-config --cflags libpcsclite) -DVPCD_DRIVER="\"$VPCD_DRIVER\"" \
+  -o "$work/libifdvpcd-loopback.so" "$SRC" -ldl || die "building $SRC failed"
+if cmp -s "$work/libifdvpcd-loopback.so" "$VPCD_WRAPPER"; then
+  say "vpcd: loopback wrapper $VPCD_WRAPPER is up to date"
+else
+  $SUDO install -D -m 0644 "$work/libifdvpcd-loopback.so" "$VPCD_WRAPPER" || die "cannot install $VPCD_WRAPPER"
+  say "vpcd: installed the loopback wrapper $VPCD_WRAPPER"
+fi
+
+# The same text as vpcdReaderConfig() in vpcd-loopback.ts (a unit test keeps them equal).
+cat > "$work/vpcd.conf" <<'CONF'
+# vsmartcard-vpcd, listening on 127.0.0.1 only: LIBPATH is the kiosk wrapper around libifdvpcd.so
+# (scripts/vpcd-loopback.c, installed by scripts/setup-system.sh). Rewritten by that script.
+FRIENDLYNAME "Virtual PCD"
+DEVICENAME   /dev/null:0x8C7B
+LIBPATH      /usr/local/lib/kiosk/libifdvpcd-loopback.so
+CHANNELID    0x8C7B
+CONF
+if cmp -s "$work/vpcd.conf" "$VPCD_CONF"; then
+  say "vpcd: $VPCD_CONF already names the loopback wrapper"
+else
+  $SUDO install -D -m 0644 "$work/vpcd.conf" "$VPCD_CONF" || die "cannot write $VPCD_CONF"
+  say "vpcd: wrote $VPCD_CONF (reader driver = the loopback wrapper)"
+fi
+
+# A pcscd started before this change still has vpcd on every address until it restarts.
+exposed="$(awk 'NR > 1 && ($2 ~ /:8C7B$/ || $2 ~ /:8C7C$/) && $4 == "0A" && $2 !~ /^0100007F:/ && $2 !~ /^0{24}01000000:/ { print $2 }' \
+  /proc/net/tcp /proc/net/tcp6 2>/dev/null || true)"
+if [ -n "$exposed" ]; then
+  if [ -d /run/systemd/system ] && systemctl is-active --quiet pcscd.service; then
+    $SUDO systemctl restart pcscd.service || die "restarting pcscd.service failed"
+    say "vpcd: restarted pcscd.service, which still listened on every address"
+  else
+    say "WARNING: a running pcscd still has vpcd listening beyond loopback; restart that pcscd (the kiosk refuses it until then)"
+    exit 0
+  fi
+fi
+say "vpcd: virtual readers accept cards on 127.0.0.1 only (ports 35963, 35964)"

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KioskError } from '@kiosk/common';
 import { VPCD_DEFAULT_PORT } from '../vpcd/vpcd-link.js';
+import { VPCD_DRIVER, tcpListeners, vpcdExposed, vpcdLoopbackMissing, vpcdReaderConfig } from './vpcd-loopback.js';
 
 /**
  * Finds or starts pcscd. Only one pcscd can run on a machine, so a running one is reused (and left running);
@@ -11,7 +14,6 @@ import { VPCD_DEFAULT_PORT } from '../vpcd/vpcd-link.js';
 export const PCSCD_SOCKET = '/run/pcscd/pcscd.comm';
 const PCSCD_PID_FILE = '/run/pcscd/pcscd.pid';
 const PCSCD_PATHS = ['/usr/sbin/pcscd', '/usr/bin/pcscd', '/usr/local/sbin/pcscd'];
-const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
 
 export interface PcscdHandle {
   /** True when we started pcscd and will stop it. */
@@ -28,7 +30,7 @@ export function findPcscdBinary(): string | undefined {
 export function pcscStackMissing(): string | undefined {
   if (!findPcscdBinary()) return 'pcscd is not installed (apt package pcscd; run scripts/setup-system.sh)';
   if (!existsSync(VPCD_DRIVER)) return 'the vsmartcard-vpcd reader driver is not installed (apt package vsmartcard-vpcd)';
-  return undefined;
+  return vpcdLoopbackMissing();
 }
 
 /** Whether something answers on pcscd's client socket. */
@@ -48,15 +50,15 @@ export function pcscdAnswers(socketPath = PCSCD_SOCKET): Promise<boolean> {
  * vpcd would take the probe for a card being inserted.
  */
 export function tcpPortListening(port: number): boolean {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    if (!existsSync(table)) continue;
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[1]?.endsWith(`:${hexPort}`) && cols[3] === '0A') return true;
-    }
+  return tcpListeners(port).length > 0;
+}
+
+/** Refuses a vpcd reachable from other machines: anyone there could put a card into the virtual readers. */
+function assertVpcdOnLoopback(ports: number[], whose: string): void {
+  const exposed = vpcdExposed(ports);
+  if (exposed.length > 0) {
+    throw new KioskError('PCSCD_START_FAILED', `${whose} has vsmartcard-vpcd listening beyond loopback (port ${exposed.join(', ')}): run scripts/setup-system.sh (vpcd on 127.0.0.1 only) and restart pcscd`);
   }
-  return false;
 }
 
 function pcscdProcessRunning(): boolean {
@@ -96,6 +98,7 @@ export async function ensurePcscd(options: EnsurePcscdOptions = {}): Promise<Pcs
     if (!(await waitFor(vpcdReady, timeoutMs))) {
       throw new KioskError('PCSCD_START_FAILED', `a pcscd is already running but vsmartcard-vpcd is not listening on port(s) ${ports.join(', ')}; stop that pcscd or install vsmartcard-vpcd and restart it`);
     }
+    assertVpcdOnLoopback(ports, 'the running pcscd');
     return { owned: false, pid: undefined, stop: () => Promise.resolve() };
   }
 
@@ -107,7 +110,11 @@ export async function ensurePcscd(options: EnsurePcscdOptions = {}): Promise<Pcs
   // A pcscd killed with SIGKILL leaves its socket and pid file behind, and a new one refuses to start over them.
   for (const stale of [PCSCD_SOCKET, PCSCD_PID_FILE]) rmSync(stale, { force: true });
 
-  const child = spawn(findPcscdBinary() as string, ['--foreground', '--error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Our own reader configuration (vpcd behind the loopback wrapper), whatever /etc/reader.conf.d holds.
+  const configDir = mkdtempSync(join(tmpdir(), 'kiosk-pcscd-'));
+  const removeConfig = (): void => rmSync(configDir, { recursive: true, force: true });
+  writeFileSync(join(configDir, 'vpcd'), vpcdReaderConfig());
+  const child = spawn(findPcscdBinary() as string, ['--foreground', '--error', '--config', configDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-4000);
@@ -122,6 +129,7 @@ export async function ensurePcscd(options: EnsurePcscdOptions = {}): Promise<Pcs
   ]);
   if (!ready) {
     child.kill('SIGKILL');
+    removeConfig();
     throw new KioskError('PCSCD_START_FAILED', `pcscd did not become ready within ${timeoutMs} ms (exit code ${child.exitCode ?? 'none'}): ${output.trim() || 'no output'}`);
   }
 
@@ -129,6 +137,13 @@ export async function ensurePcscd(options: EnsurePcscdOptions = {}): Promise<Pcs
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
   });
+  void exited.then(removeConfig);
+  try {
+    assertVpcdOnLoopback(ports, 'the pcscd we started');
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   return {
     owned: true,
     pid: child.pid,
