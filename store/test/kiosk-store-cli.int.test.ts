@@ -90,6 +90,27 @@ describe('kiosk-store CLI', () => {
     expect(truncated.stdout).toContain('truncated');
   });
 
+  it('stats shows every status, needs-review included, in text and JSON', () => {
+    const other = tempStoreDir();
+    try {
+      const store = openTempStore(other);
+      store.recordTransaction(submission(PERSONA_A, []));
+      const review = { kind: 'identity-verification', status: 'needs-review', verdict: { decision: 'needs-review', reasons: 'no clone detection' }, deliveries: [] } as const;
+      store.recordTransaction(review);
+      store.recordTransaction(review);
+      store.close();
+      const text = cli(['stats', '--db', other.path]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(/^statuses +completed 1, needs-review 2, rejected 0, failed 0, cancelled 0$/m);
+      expect(text.stdout).toMatch(/^transactions +identity-verification\/needs-review: 2$/m);
+      const json = JSON.parse(cli(['stats', '--json', '--db', other.path]).stdout) as { schemaVersion: number; byStatus: Record<string, number> };
+      expect(json.schemaVersion).toBe(4);
+      expect(json.byStatus).toEqual({ completed: 1, 'needs-review': 2, rejected: 0, failed: 0, cancelled: 0 });
+    } finally {
+      other.cleanup();
+    }
+  });
+
   it('a missing database is STORE_OPEN_FAILED, exit 1', () => {
     const r = cli(['stats', '--db', join(dir.dir, 'none.db')]);
     expect(r.code).toBe(1);
