@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   USAGE: 'A command was called with missing or invalid arguments.',
   PCSC_UNAVAILABLE: 'The PC/SC service (pcscd) is not running or not reachable.',
   PCSC_NO_READER: 'No card reader matches the request.',
+  CARD_READER_REFUSED: 'With real devices, a card reader whose name marks it as virtual or emulated (vsmartcard "Virtual PCD", jCardSim, ...) was refused, or devices.cardReader names one: only the physical reader is used.',
   PCSC_TIMEOUT: 'A card reader or card did not appear in time.',
   PCSCD_START_FAILED: 'pcscd could not be started.',
   CARD_REMOVED: 'The card was removed during the operation.',

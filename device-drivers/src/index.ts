@@ -7,6 +7,7 @@ export { T0GetResponseTransceiver } from './smartcard/t0-get-response.js';
 export { LinkModelTransceiver, linkFloorMs, ISO14443_424K, type LinkModel, type LinkStats } from './smartcard/link-model.js';
 export { PcscService, PcscCardSession, type ReaderInfo, type PcscServiceEvents } from './smartcard/pcsc/pcsc-service.js';
 export { ensurePcscd, pcscStackMissing, pcscdAnswers, tcpPortListening, findPcscdBinary, type PcscdHandle } from './smartcard/pcscd/pcscd-process.js';
+export { assertReaderConfig, isReaderAllowed, readerRefusal, virtualReaderKind, VIRTUAL_READER_NAMES, type DevicesMode } from './smartcard/reader-policy.js';
 export { vpcdReaderConfig, vpcdExposed, tcpListeners, isLoopbackAddress, VPCD_LOOPBACK_DRIVER } from './smartcard/pcscd/vpcd-loopback.js';
 export { VpcdLink, VPCD_DEFAULT_PORT, type VpcdLinkOptions } from './smartcard/vpcd/vpcd-link.js';
 export { contactlessAtr, type VirtualCard } from './smartcard/vpcd/virtual-card.js';
