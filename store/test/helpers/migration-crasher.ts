@@ -5,7 +5,10 @@ import { TransactionStore } from '@kiosk/store';
 
 const [path, keyFile, signingKeyFile, killAfter] = process.argv.slice(2) as [string, string, string, string];
 
+// The originals are only ever called with .call(this) below, on the connection they were invoked on.
+// eslint-disable-next-line @typescript-eslint/unbound-method
 const exec = Database.prototype.exec;
+// eslint-disable-next-line @typescript-eslint/unbound-method
 const pragma = Database.prototype.pragma;
 Database.prototype.exec = function (this: Database.Database, source: string) {
   // A one-page cache makes SQLite spill the rebuild's dirty pages into the WAL before commit, so the crash leaves
