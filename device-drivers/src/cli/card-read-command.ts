@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KioskError, parseCliArgs } from '@kiosk/common';
+import { KioskError, loadConfig, parseCliArgs } from '@kiosk/common';
 import { PcscService } from '../smartcard/pcsc/pcsc-service.js';
+import { assertReaderConfig, isReaderAllowed, readerRefusal } from '../smartcard/reader-policy.js';
 import { accessKeyFromOptions, type AccessKey } from '../emrtd/access/access-keys.js';
 import { assertHolderReadable, holderOf, parseCardRead, type CardRead, type Holder } from '../emrtd/parse-card.js';
 import { readCardFiles, type ReadProgressEvent } from '../emrtd/read-card-files.js';
@@ -26,6 +27,9 @@ export const READ_HELP = `  ${READ_USAGE}
                   the face image(s) to DIR
       --no-bac    refuse cards that offer only BAC (policy)
       --wait S    seconds to wait for a card (default 30)
+      --reader N  use the reader whose name contains N (default: any reader). With devices.mode 'real' the
+                  default is devices.cardReader, one of the two must name the reader, and readers named like
+                  virtual ones ("Virtual PCD", jCardSim, ...) are refused (CARD_READER_REFUSED)
 ${VERIFY_OPTIONS_HELP}
       Progress is shown on stderr when it is a terminal.`;
 
@@ -127,18 +131,26 @@ export async function readCommand(args: string[], help: string): Promise<number>
   const waitSeconds = Number(values.wait ?? 30);
   if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) throw new KioskError('USAGE', `--wait must be a positive number of seconds\n\n${help}`);
 
+  // With real devices only the named physical reader is read (reader-policy.ts), as in the kiosk.
+  const { mode, cardReader } = loadConfig().devices;
+  const match = values.reader ?? (mode === 'real' ? cardReader : '');
+  assertReaderConfig(mode, match, values.reader === undefined ? '--reader or devices.cardReader (KIOSK_DEVICES_CARD_READER)' : '--reader');
+  const allowed = (name: string): boolean => isReaderAllowed(mode, name);
+
   const setup = await verificationSetup(values, help);
   const service = PcscService.open();
   try {
     const readers = await service.listReaders();
-    const match = values.reader ?? '';
-    if (!readers.some((r) => r.name.includes(match))) {
+    const matching = readers.filter((r) => r.name.includes(match));
+    if (matching.length === 0) {
       throw new KioskError('PCSC_NO_READER', `no reader matches "${match}"; readers: ${readers.map((r) => r.name).join(', ') || 'none'}`);
     }
-    if (!readers.some((r) => r.cardPresent && r.name.includes(match)) && process.stderr.isTTY) {
+    const usable = matching.filter((r) => allowed(r.name));
+    if (usable.length === 0) throw readerRefusal(mode, matching[0]?.name ?? match) ?? new KioskError('PCSC_NO_READER', `no usable reader matches "${match}"`);
+    if (!usable.some((r) => r.cardPresent) && process.stderr.isTTY) {
       process.stderr.write('Đặt thẻ lên đầu đọc… / Place the card on the reader…\n');
     }
-    const reader = await service.waitForCard(match, waitSeconds * 1000);
+    const reader = await service.waitForCard(match, waitSeconds * 1000, allowed);
     const session = await service.connect(reader.name);
     const progress = progressPrinter(process.stderr.isTTY === true && !values.json);
     const started = performance.now();

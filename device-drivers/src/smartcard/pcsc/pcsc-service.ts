@@ -97,9 +97,13 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
     return this.readers();
   }
 
-  /** Waits until a reader whose name contains `match` holds a card; resolves with that reader. */
-  waitForCard(match = '', timeoutMs = 10_000): Promise<ReaderInfo> {
-    const present = this.readers().find((r) => r.cardPresent && r.name.includes(match));
+  /**
+   * Waits until a reader whose name contains `match` (and that `accept` allows: the reader policy) holds a card;
+   * resolves with that reader.
+   */
+  waitForCard(match = '', timeoutMs = 10_000, accept: (readerName: string) => boolean = () => true): Promise<ReaderInfo> {
+    const wanted = (name: string): boolean => name.includes(match) && accept(name);
+    const present = this.readers().find((r) => r.cardPresent && wanted(r.name));
     if (present) return Promise.resolve(present);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -107,7 +111,7 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
         reject(new KioskError('PCSC_TIMEOUT', `no card appeared in a reader matching "${match}" within ${timeoutMs} ms`));
       }, timeoutMs);
       const onCard = (reader: ReaderInfo): void => {
-        if (!reader.name.includes(match)) return;
+        if (!wanted(reader.name)) return;
         clearTimeout(timer);
         this.off('card-inserted', onCard);
         resolve(reader);
