@@ -1,8 +1,9 @@
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { constants, generateKeyPairSync, sign } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
-import { encodeTlv } from '../../src/emrtd/tlv.js';
+import { decodeTlv, encodeTlv } from '../../src/emrtd/tlv.js';
+import { asMalformed } from '../../src/verify/sod.js';
 import { HOSPITAL_POLICY, NOTARY_POLICY, TrustStore, parseCertificate, parseSod, verifyDocument, verifySignature } from '../../src/verify/index.js';
 import { mutationsOf } from '../emrtd/fuzz.js';
 
@@ -110,10 +111,78 @@ describe('verifySignature', () => {
     expect(result.reason).toMatch(/no known named curve/);
   });
 
+  // RSASSA-PSS-params with SHA-256, MGF1-SHA-256 and the given salt length (a DER INTEGER's content bytes).
+  const pssAlgorithm = (salt: Uint8Array) =>
+    seq(
+      oid('1.2.840.113549.1.1.10'),
+      seq(
+        encodeTlv(0xa0, seq(oid('2.16.840.1.101.3.4.2.1'))),
+        encodeTlv(0xa1, seq(oid('1.2.840.113549.1.1.8'), seq(oid('2.16.840.1.101.3.4.2.1')))),
+        encodeTlv(0xa2, encodeTlv(0x02, salt)),
+      ),
+    );
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
+  const rsaSpki = new Uint8Array(rsa.publicKey.export({ format: 'der', type: 'spki' }));
+  const pssSignature = new Uint8Array(sign('sha256', data, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }));
+
+  it('verifies RSA-PSS with the salt length its parameters give', () => {
+    expect(verifySignature({ spki: rsaSpki, algorithm: pssAlgorithm(Uint8Array.of(32)), data, signature: pssSignature }).outcome).toBe('passed');
+    expect(verifySignature({ spki: rsaSpki, algorithm: pssAlgorithm(Uint8Array.of(20)), data, signature: pssSignature }).outcome).toBe('failed');
+  });
+
+  it.each([
+    ['-1 (OpenSSL would read "digest length")', Uint8Array.of(0xff)],
+    ['-2 (OpenSSL would read "any")', Uint8Array.of(0xfe)],
+    ['-5 (OpenSSL throws)', Uint8Array.of(0xfb)],
+    ['2^40 (node:crypto throws a TypeError)', Uint8Array.of(0x01, 0, 0, 0, 0, 0)],
+  ])('an RSA-PSS salt length of %s from the SOD is not possible to verify, not a TypeError or a lenient check', (_, salt) => {
+    const result = verifySignature({ spki: rsaSpki, algorithm: pssAlgorithm(salt), data, signature: pssSignature });
+    expect(result.outcome).toBe('not-possible');
+    expect(result.reason).toMatch(/RSA-PSS salt length -?\d+ is outside 0\.\.2048/);
+  });
+
+  it(`fuzz: mutated RSA-PSS algorithms and mutated RSA and EC keys give an outcome, never an exception (${FUZZ_RUNS} runs each)`, () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'brainpoolP256r1', paramEncoding: 'explicit' });
+    const ecSpki = new Uint8Array(ec.publicKey.export({ format: 'der', type: 'spki' }));
+    const ecSignature = new Uint8Array(sign('sha256', data, ec.privateKey));
+    const outcomes = new Set<string>();
+    const cases: [fc.Arbitrary<Uint8Array>, (bytes: Uint8Array) => Parameters<typeof verifySignature>[0]][] = [
+      [mutationsOf(pssAlgorithm(Uint8Array.of(32))), (algorithm) => ({ spki: rsaSpki, algorithm, data, signature: pssSignature })],
+      [mutationsOf(rsaSpki), (spki) => ({ spki, algorithm: pssAlgorithm(Uint8Array.of(32)), data, signature: pssSignature })],
+      [mutationsOf(ecSpki), (spki) => ({ spki, algorithm: ECDSA_SHA256, data, signature: ecSignature })],
+    ];
+    for (const [bytes, input] of cases) {
+      fc.assert(
+        fc.property(bytes, (b) => {
+          outcomes.add(verifySignature(input(b)).outcome);
+        }),
+        { numRuns: FUZZ_RUNS, seed: SEED },
+      );
+    }
+    expect(outcomes).toEqual(new Set(['passed', 'failed', 'not-possible']));
+  });
+
   it('reports an unsupported algorithm as not possible', () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const spki = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
     expect(verifySignature({ spki, algorithm: seq(oid('1.2.3.4')), data, signature: new Uint8Array(8) }).outcome).toBe('not-possible');
+  });
+});
+
+describe('asMalformed', () => {
+  it('turns a structure error of the TLV reader into LDS_MALFORMED naming the part, and lets a bug through as itself', () => {
+    expect(() => asMalformed('EF.SOD', () => decodeTlv(Uint8Array.of(0x30, 0x05)))).toThrow(expect.objectContaining({ code: 'LDS_MALFORMED', message: expect.stringMatching(/^EF\.SOD: /) as unknown as string }));
+    const bug = new RangeError('Offset is outside the bounds of the DataView');
+    expect(() =>
+      asMalformed('EF.SOD', () => {
+        throw bug;
+      }),
+    ).toThrow(bug);
+    expect(() =>
+      asMalformed('EF.SOD', () => {
+        throw new TypeError('x is undefined');
+      }),
+    ).toThrow(TypeError);
   });
 });
 
