@@ -27,7 +27,10 @@ export const configSchema = z
       .describe('The kiosk service (local API and UI server).'),
     devices: z
       .object({
-        mode: z.enum(['simulated', 'real']).default('simulated').describe('Use simulated devices (development, CI, demos) or the real hardware drivers.'),
+        mode: z
+          .enum(['simulated', 'real'])
+          .default('simulated')
+          .describe('Use simulated devices (development, CI, demos: the screen shows a permanent TEST banner) or the real hardware drivers. Defaults to simulated only outside production: with NODE_ENV=production it must be set.'),
         cardReader: z.string().default('').describe('Substring of the PC/SC reader name to use; empty = first reader that holds a card.'),
         cameraFrames: z.string().default('').describe('Simulated camera: directory of image files played as frames; empty = the live photos of cameraPersona from the fixtures face cache.'),
         cameraPersona: z.string().default('').describe('Simulated camera without cameraFrames: id of the fixtures persona whose live photos it shows; empty = the first persona.'),
@@ -104,9 +107,18 @@ export const configSchema = z
           )
           .default([])
           .describe('Pinned CSCA certificates (e.g. Vietnam\'s, which is not in the public PKD): trusted wherever read from, and the anchors a master list import must chain to.'),
+        acceptWithoutCsca: z
+          .array(
+            z
+              .string()
+              .regex(/^[A-Z]{1,3}$/, 'an ICAO 9303-3 issuing state code, e.g. KHM')
+              .refine((state) => state !== 'VNM', 'Vietnamese cards must always chain to a trusted CSCA: VNM cannot be listed'),
+          )
+          .default([])
+          .describe('Issuing states (ICAO codes, e.g. KHM) whose documents this deployment takes without their CSCA in the trust store: such a card is never accepted as valid, it is recorded as needs-review and sent to staff. Empty = every document must chain to a trusted CSCA.'),
       })
-      .default({ folder: 'data/trust', pins: [] })
-      .describe('Document verification trust store (docs/verification.md); the policy follows device.profile (notary: the notary policy, otherwise the hospital policy).'),
+      .default({ folder: 'data/trust', pins: [], acceptWithoutCsca: [] })
+      .describe('Document verification trust store (docs/verification.md); the policy is the device profile\'s (public-service, hospital or notary).'),
     store: z
       .object({
         path: z.string().min(1).default('data/kiosk-store.db').describe('SQLite database file of the transaction store (WAL mode: the -wal and -shm files sit next to it).'),

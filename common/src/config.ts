@@ -66,6 +66,12 @@ export function loadConfig(options: LoadConfigOptions = {}): KioskConfig {
       raw[section] = { ...(current !== null && typeof current === 'object' ? current : {}), [key]: parseEnvValue(value) };
     }
   }
+  // Simulated devices trust the test PKI: a production device must say which it runs, never fall into it.
+  if (env.NODE_ENV === 'production' && raw.devices?.mode === undefined) {
+    throw new KioskError('CONFIG_INVALID', `invalid configuration${file ? ` in ${file}` : ''}:\n  devices.mode: must be set (simulated or real) when NODE_ENV=production`, {
+      details: { problems: ['devices.mode: must be set when NODE_ENV=production'] },
+    });
+  }
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);

@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   API_FORBIDDEN_HOST: 'A local API request named a Host other than the loopback address (DNS rebinding guard).',
   API_BAD_REQUEST: 'A local API request body failed validation (e.g. a CAN that is not exactly 6 digits).',
   API_BUSY: 'A local API request was refused because the same operation is still running (e.g. a card read).',
+  TRUST_TEST_ANCHOR: 'The trust store holds a CSCA of the test PKI (by fingerprint, or marked TEST): refused in real mode, and by the CLIs without --allow-test-pki.',
   TRUST_STORE_MISSING: 'Real devices need a trust folder holding at least one CSCA certificate; none is configured or the folder holds none.',
   SHELL_BROWSER_NOT_FOUND: 'The kiosk browser executable was not found.',
   SHELL_BROWSER_FAILED: 'The kiosk browser could not be started or exited with an error.',

@@ -45,10 +45,10 @@ const suite: BenchSuite = {
     card = (await buildVirtualCard(persona)).card;
     trust = await loadKioskTrust(loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust') } }), log);
     store = TransactionStore.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'sign.pem') });
-    check = new IdentityCheck({ cards, trust, recorder: store, log });
+    check = new IdentityCheck({ cards, devicesMode: 'simulated', trust, recorder: store, log });
     const frames = await Promise.all((await liveFrames(persona)).map((jpeg) => decodeImage(jpeg, 'live photo')));
     face = await FaceStep.start(loadConfig({ env: {} }), log, { camera: new SimulatedCamera({ source: frames, fps: 1000 }) });
-    checkWithFace = new IdentityCheck({ cards, trust, recorder: store, log, face });
+    checkWithFace = new IdentityCheck({ cards, devicesMode: 'simulated', trust, recorder: store, log, face });
   },
   cases: () => [
     {

@@ -31,7 +31,7 @@ describe('IdentityCheck on an in-process virtual CCCD, with the test PKI trust a
     const config = loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust') } });
     trust = await loadKioskTrust(config, log);
     store = TransactionStore.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'sign.pem') });
-    check = new IdentityCheck({ cards: reader, trust, recorder: store, log });
+    check = new IdentityCheck({ cards: reader, devicesMode: 'simulated', trust, recorder: store, log });
     check.on('event', (e) => events.push(e));
   });
   afterAll(() => {
@@ -39,11 +39,11 @@ describe('IdentityCheck on an in-process virtual CCCD, with the test PKI trust a
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('simulated devices without a CSCA in the trust folder trust the test PKI, under the hospital policy', () => {
+  it("simulated devices without a CSCA in the trust folder trust the test PKI, under the default profile's own public-service policy", () => {
     expect(trust.source).toBe('test-pki');
-    expect(trust.trust.cscas()).toHaveLength(1);
+    expect(trust.trust.cscas()).toHaveLength(2);
     expect(trust.trust.crls()).toHaveLength(1);
-    expect(trust.policy.name).toBe('hospital');
+    expect(trust.policy.name).toBe('public-service');
   });
 
   it('a genuine card read with its CAN is accepted; the answer holds only name, birth date, last 4 digits, photo and verdict', async () => {
@@ -52,7 +52,7 @@ describe('IdentityCheck on an in-process virtual CCCD, with the test PKI trust a
     const response = await check.check(CAN);
     expect(response).toMatchObject({
       outcome: 'checked',
-      verdict: { decision: 'accept', policy: 'hospital', checks: { sodSignature: 'passed', dsChain: 'passed', crl: 'passed', dataGroupHashes: 'passed', activeAuthentication: 'passed', chipAuthentication: 'passed' } },
+      verdict: { decision: 'accept', policy: 'public-service', checks: { sodSignature: 'passed', dsChain: 'passed', crl: 'passed', dataGroupHashes: 'passed', activeAuthentication: 'passed', chipAuthentication: 'passed' } },
       holder: { fullName: persona.fullName, dateOfBirth: persona.dateOfBirth, idLast4: persona.idNumber.slice(-4) },
     });
     if (response.outcome !== 'checked' || !response.holder) throw new Error('no holder');
@@ -66,7 +66,13 @@ describe('IdentityCheck on an in-process virtual CCCD, with the test PKI trust a
     expect(events.at(-1)).toEqual({ type: 'identity-progress', phase: 'verifying' });
 
     const [recorded] = store.findByCitizen(persona.idNumber);
-    expect(recorded).toMatchObject({ kind: 'identity-verification', status: 'completed', verdict: { decision: 'accept', trust: 'test-pki', dataGroupHashes: 'passed', chipAuthentication: 'passed' } });
+    expect(recorded).toMatchObject({
+      kind: 'identity-verification',
+      status: 'completed',
+      verdict: { decision: 'accept', trust: 'test-pki', devices: 'simulated', reasons: null, dataGroupHashes: 'passed', chipAuthentication: 'passed' },
+    });
+    expect(recorded?.verdict.dsFingerprint).toMatch(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/);
+    expect(recorded?.verdict.dsIssuer).toContain('CSCA Việt Nam (TEST)');
     expect(recorded?.citizen?.fields).toEqual({ fullName: persona.fullName, dateOfBirth: persona.dateOfBirth });
   });
 
@@ -78,6 +84,24 @@ describe('IdentityCheck on an in-process virtual CCCD, with the test PKI trust a
     const after = store.stats();
     expect(after.transactions['identity-verification/rejected']).toBe((before.transactions['identity-verification/rejected'] ?? 0) + 1);
     expect(after.withPersonalData).toBe(before.withPersonalData);
+  });
+
+  it("a forger's card (his own CSCA named like Vietnam's, his own AA/CA keys) is rejected: no holder shown or kept, his issuer on record", async () => {
+    reader.insert(await card({ fault: 'forged-csca' }));
+    const before = store.stats();
+    const response = await check.check(CAN);
+    expect(response).toMatchObject({
+      outcome: 'checked',
+      verdict: { decision: 'reject', checks: { dsChain: 'not-possible', sodSignature: 'passed', activeAuthentication: 'passed', chipAuthentication: 'passed' } },
+      holder: null,
+      face: 'not-performed',
+    });
+    const after = store.stats();
+    expect(after.transactions['identity-verification/rejected']).toBe((before.transactions['identity-verification/rejected'] ?? 0) + 1);
+    expect(after.withPersonalData).toBe(before.withPersonalData);
+    const last = [...store.exportRedacted(0)].at(-1);
+    expect(last?.verdict).toMatchObject({ decision: 'reject', reasons: 'dsChain' });
+    expect(last?.verdict.dsIssuer).toMatch(/=CSCA Việt Nam$/);
   });
 
   it('a cloned chip fails Active and Chip Authentication and is rejected', async () => {
@@ -127,41 +151,69 @@ describe('loadKioskTrust', () => {
     }
   });
 
-  it('a folder with the CSCA but no CRL: the hospital policy accepts with warnings and shows the holder, the notary policy rejects', async () => {
+  it('a folder with the CSCA but no CRL: hospital accepts, public-service sends to review (recorded as needs-review, nothing shown or kept), notary rejects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiosk-trust-'));
+    const store = TransactionStore.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'sign.pem') });
+    try {
+      const { createTestPki } = await import('@kiosk/fixtures');
+      const { addToTrustFolder } = await import('@kiosk/device-drivers/verify');
+      await addToTrustFolder(join(dir, 'trust'), createTestPki().csca.certificate);
+      const reader = new InProcessReader();
+      const outcomes: Record<string, unknown> = {};
+      for (const profile of ['hospital', 'public-service', 'notary']) {
+        const trust = await loadKioskTrust(loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust'), KIOSK_DEVICE_PROFILE: profile } }), log);
+        reader.insert(await card());
+        outcomes[profile] = await new IdentityCheck({ cards: reader, devicesMode: 'simulated', trust, recorder: store, log }).check(CAN);
+      }
+      expect(outcomes.hospital).toMatchObject({ outcome: 'checked', verdict: { decision: 'accept', checks: { crl: 'not-possible' } }, holder: { fullName: persona.fullName } });
+      expect(outcomes['public-service']).toMatchObject({ outcome: 'checked', verdict: { decision: 'needs-review', policy: 'public-service', checks: { crl: 'not-possible' } }, holder: null, face: 'not-performed' });
+      expect(outcomes.notary).toMatchObject({ outcome: 'checked', verdict: { decision: 'reject', policy: 'notary', checks: { crl: 'not-possible' } }, holder: null });
+      expect(store.stats().transactions).toMatchObject({ 'identity-verification/completed': 1, 'identity-verification/needs-review': 1, 'identity-verification/rejected': 1 });
+      const review = [...store.exportRedacted(0)].find((t) => t.status === 'needs-review');
+      expect(review?.verdict).toMatchObject({ decision: 'needs-review', policy: 'public-service', reasons: 'crl' });
+      expect(store.stats().withPersonalData).toBe(1);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('real devices refuse a trust folder holding a test-PKI CSCA (TRUST_TEST_ANCHOR); simulated devices use it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiosk-trust-'));
     try {
       const { createTestPki } = await import('@kiosk/fixtures');
       const { addToTrustFolder } = await import('@kiosk/device-drivers/verify');
       await addToTrustFolder(dir, createTestPki().csca.certificate);
-      const reader = new InProcessReader();
-      const outcomes: Record<string, unknown> = {};
-      for (const profile of ['hospital', 'notary']) {
-        const trust = await loadKioskTrust(loadConfig({ env: { KIOSK_TRUST_FOLDER: dir, KIOSK_DEVICE_PROFILE: profile } }), log);
-        reader.insert(await card());
-        outcomes[profile] = await new IdentityCheck({ cards: reader, trust, recorder: undefined, log }).check(CAN);
-      }
-      expect(outcomes.hospital).toMatchObject({ outcome: 'checked', verdict: { decision: 'accept-with-warnings', checks: { crl: 'not-possible' } }, holder: { fullName: persona.fullName } });
-      expect(outcomes.notary).toMatchObject({ outcome: 'checked', verdict: { decision: 'reject', policy: 'notary', checks: { crl: 'not-possible' } }, holder: null });
+      const env = { KIOSK_TRUST_FOLDER: dir, KIOSK_DEVICE_PROFILE: 'notary' };
+      await expect(loadKioskTrust(loadConfig({ env: { ...env, KIOSK_DEVICES_MODE: 'real' } }), log)).rejects.toMatchObject({ code: 'TRUST_TEST_ANCHOR', message: expect.stringContaining('CSCA Việt Nam (TEST)') as unknown });
+      const trust = await loadKioskTrust(loadConfig({ env: { ...env, KIOSK_DEVICES_MODE: 'simulated' } }), log);
+      expect(trust.source).toBe('folder');
+      expect(trust.policy.name).toBe('notary');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('a trust folder holding a CSCA is used in either mode, under the notary policy on a notary kiosk', async () => {
+  it('real devices use a trust folder of CSCAs that are not test anchors, under the profile policy', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiosk-trust-'));
     try {
       const { createTestPki } = await import('@kiosk/fixtures');
       const { addToTrustFolder } = await import('@kiosk/device-drivers/verify');
-      await addToTrustFolder(dir, createTestPki().csca.certificate);
-      for (const mode of ['real', 'simulated']) {
-        const config = loadConfig({ env: { KIOSK_DEVICES_MODE: mode, KIOSK_TRUST_FOLDER: dir, KIOSK_DEVICE_PROFILE: 'notary' } });
-        const trust = await loadKioskTrust(config, log);
-        expect(trust.source).toBe('folder');
-        expect(trust.trust.cscas()).toHaveLength(1);
-        expect(trust.policy.name).toBe('notary');
-      }
+      // Another seed's unmarked CSCA stands in for a real country's: not on the fingerprint list, no TEST in its name.
+      await addToTrustFolder(dir, createTestPki('stand-in-for-a-real-csca').forgedCsca.certificate);
+      const trust = await loadKioskTrust(loadConfig({ env: { KIOSK_DEVICES_MODE: 'real', KIOSK_TRUST_FOLDER: dir, KIOSK_DEVICE_PROFILE: 'hospital' } }), log);
+      expect(trust.source).toBe('folder');
+      expect(trust.trust.cscas()).toHaveLength(1);
+      expect(trust.policy.name).toBe('hospital');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('trust.acceptWithoutCsca: listed states go to the policy, VNM and unknown states are refused', async () => {
+    const { policyFor } = await import('../src/service/trust-setup.js');
+    expect(policyFor(loadConfig({ env: { KIOSK_TRUST_ACCEPT_WITHOUT_CSCA: '["KHM"]' } })).unverifiableChainStates).toEqual(['KHM']);
+    expect(() => loadConfig({ env: { KIOSK_TRUST_ACCEPT_WITHOUT_CSCA: '["VNM"]' } })).toThrow(/VNM cannot be listed/);
+    expect(() => policyFor(loadConfig({ env: { KIOSK_TRUST_ACCEPT_WITHOUT_CSCA: '["ZZZ"]' } }))).toThrow(/ZZZ not an issuing state/);
   });
 });

@@ -12,13 +12,14 @@ import { accessKeysFromQr } from './qr-access-keys.js';
 import { formatVerdict, verdictJson, verificationSetup, VERIFY_OPTIONS, VERIFY_OPTIONS_HELP } from './verification-options.js';
 
 export const READ_USAGE = `kiosk-card read [--reader NAME] (--can N | --mrz DOCNO,YYMMDD,YYMMDD | --qr TEXT) [--json] [--out DIR]
-                 [--no-bac] [--wait SECONDS] [--trust PATH] [--policy hospital|notary] [--at YYYY-MM-DD]`;
+                 [--no-bac] [--wait SECONDS] [--trust PATH] [--policy P] [--at YYYY-MM-DD] [--allow-test-pki]`;
 
 export const READ_HELP = `  ${READ_USAGE}
       read a CCCD / Căn cước chip (or any ICAO eMRTD), verify it (Passive Authentication against the trust
       store, Active Authentication with DG15's key, Chip Authentication with DG14's) and print the holder's data
       and the verdict: each check passed / failed / not-possible, and the decision under the policy.
-      Exit 1 when the policy rejects the card (the data and the verdict are still printed).
+      Exit 1 when the policy does not accept the card: rejected, or sent to staff review (the data and the
+      verdict are still printed).
       Access key: --can (6 digits; on CCCD the last 6 digits of the ID number), --mrz (document number = last 9
       digits of the ID, date of birth, date of expiry), or --qr (the text of the card's QR code: PACE with its CAN
       first, then BAC with the expiry dates the renewal rule gives).
@@ -101,8 +102,8 @@ function summary(read: CardRead, holder: Holder, durationMs: number): Record<str
     files: Object.fromEntries([...read.files].map(([name, bytes]) => [name, bytes.length])),
     skipped: read.skipped,
     problems: read.problems,
-    durationMs: Math.round(durationMs),
     deviations: read.deviations,
+    durationMs: Math.round(durationMs),
   };
 }
 
@@ -168,7 +169,7 @@ export async function readCommand(args: string[], help: string): Promise<number>
     const written = values.out ? writeOut(values.out, read) : [];
     assertHolderReadable(read);
     const holder = holderOf(read);
-    const code = verdict.decision === 'reject' ? 1 : 0;
+    const code = verdict.decision === 'accept' ? 0 : 1;
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ reader: reader.name, ...summary(read, holder, durationMs), verification: verdictJson(verdict), written }, null, 2)}\n`);
       return code;
@@ -184,8 +185,8 @@ export async function readCommand(args: string[], help: string): Promise<number>
     process.stdout.write(`files: ${[...read.files].map(([n, b]) => `${n} ${b.length} B`).join(', ')}\n`);
     for (const s of read.skipped) process.stdout.write(`skipped: ${s.file}: ${s.reason}\n`);
     for (const p of read.problems) process.stdout.write(`problem: ${p.file}: [${p.code}] ${p.message}\n`);
-    if (written.length) process.stdout.write(`wrote ${written.length} files to ${values.out}\n`);
     for (const d of read.deviations) process.stdout.write(`deviation: ${d.code}: ${d.message}${d.count > 1 ? ` (${d.count} times)` : ''}\n`);
+    if (written.length) process.stdout.write(`wrote ${written.length} files to ${values.out}\n`);
     process.stdout.write(`\n${formatVerdict(verdict)}`);
     return code;
   } finally {

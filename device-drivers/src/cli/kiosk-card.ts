@@ -14,11 +14,11 @@ ${VERIFY_HELP}
 ${TRUST_HELP}
   kiosk-card --help
 
-Exit codes: 0 ok (read, verify: the card is accepted, with or without warnings), 1 failure or a card the policy
-rejects (message names the error code and the card's status word), 2 usage error, 70 internal error.
+Exit codes: 0 ok (read, verify: the card is accepted), 1 failure or a card the policy rejects or sends to staff
+review (message names the error code and the card's status word), 2 usage error, 70 internal error.
 Error codes: CARD_ACCESS_DENIED (access key rejected), CARD_REMOVED, CARD_UNSUPPORTED, CARD_STATUS_ERROR,
 CARD_SM_FAILED, PCSC_UNAVAILABLE, PCSC_NO_READER, PCSC_TIMEOUT, LDS_MALFORMED, TRUST_FILE_INVALID,
-TRUST_SOURCE_UNTRUSTED, CONFIG_INVALID, CONFIG_FILE_UNREADABLE.`;
+TRUST_SOURCE_UNTRUSTED, TRUST_TEST_ANCHOR, CONFIG_INVALID, CONFIG_FILE_UNREADABLE.`;
 
 const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex').toUpperCase() : '');
 

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { KioskError, loadConfig, type KioskConfig } from '@kiosk/common';
-import { HOSPITAL_POLICY, NOTARY_POLICY, type Verdict, type VerificationPolicy } from '../verify/passive-authentication.js';
+import { BUILT_IN_POLICIES, type Verdict, type VerificationPolicy } from '../verify/passive-authentication.js';
+import { assertNoTestAnchors } from '../verify/test-anchors.js';
 import { loadTrustStore, type TrustStore } from '../verify/trust-store.js';
 
 /** The options `read` and `verify` share, their help lines, and how both print a verdict. */
@@ -8,14 +9,15 @@ export const VERIFY_OPTIONS = {
   trust: { type: 'string' },
   policy: { type: 'string' },
   at: { type: 'string' },
+  'allow-test-pki': { type: 'boolean' },
 } as const;
 
 export const VERIFY_OPTIONS_HELP = `      --trust PATH  trust-store folder (CSCAs and CRLs; default: the configuration's trust.folder)
-      --policy P    hospital (tolerates an unverifiable chain, a missing CRL, no Chip Authentication, with
-                    warnings) or notary (tolerates none); default: notary if device.profile is notary, else hospital
-      --at DATE     verify as of YYYY-MM-DD (default now)`;
-
-const POLICIES: Readonly<Record<string, VerificationPolicy>> = { hospital: HOSPITAL_POLICY, notary: NOTARY_POLICY };
+      --policy P    public-service, hospital or notary (default: the configuration's device.profile). Every
+                    policy rejects a DS that does not chain to a trusted CSCA; they differ in the gaps they send
+                    to staff review (docs/verification.md)
+      --at DATE     verify as of YYYY-MM-DD (default now)
+      --allow-test-pki  accept a trust store holding test-PKI CSCAs (kiosk-sim trust); refused without it`;
 
 export interface VerificationSetup {
   trust: TrustStore;
@@ -24,11 +26,18 @@ export interface VerificationSetup {
   at: Date;
 }
 
-export async function verificationSetup(values: { trust?: string | undefined; policy?: string | undefined; at?: string | undefined }, help: string): Promise<VerificationSetup> {
+export interface VerificationOptionValues {
+  trust?: string | undefined;
+  policy?: string | undefined;
+  at?: string | undefined;
+  'allow-test-pki'?: boolean | undefined;
+}
+
+export async function verificationSetup(values: VerificationOptionValues, help: string): Promise<VerificationSetup> {
   const config: KioskConfig = loadConfig();
-  const policyName = values.policy ?? (config.device.profile === 'notary' ? 'notary' : 'hospital');
-  const policy = POLICIES[policyName];
-  if (!policy) throw new KioskError('USAGE', `--policy takes hospital or notary\n\n${help}`);
+  const policyName = values.policy ?? config.device.profile;
+  const policy = Object.hasOwn(BUILT_IN_POLICIES, policyName) ? BUILT_IN_POLICIES[policyName] : undefined;
+  if (!policy) throw new KioskError('USAGE', `--policy takes ${Object.keys(BUILT_IN_POLICIES).join(', ')}\n\n${help}`);
   let at = new Date();
   if (values.at !== undefined) {
     at = new Date(`${values.at}T00:00:00Z`);
@@ -42,7 +51,9 @@ export async function verificationSetup(values: { trust?: string | undefined; po
     throw new KioskError('CONFIG_FILE_UNREADABLE', `trust folder ${values.trust} does not exist or is not a folder`);
   }
   const trustFolder = values.trust ?? config.trust.folder;
-  return { trust: await loadTrustStore(trustFolder, config.trust.pins), trustFolder, policy, at };
+  const trust = await loadTrustStore(trustFolder, config.trust.pins);
+  if (values['allow-test-pki'] !== true) assertNoTestAnchors(trust, `trust folder ${trustFolder}`, 'Pass --allow-test-pki to verify against it (tests and demos only).');
+  return { trust, trustFolder, policy: withConfiguredStates(policy, config), at };
 }
 
 const CHECK_LABELS: ReadonlyArray<[keyof Verdict['checks'], string]> = [
@@ -54,9 +65,15 @@ const CHECK_LABELS: ReadonlyArray<[keyof Verdict['checks'], string]> = [
   ['chipAuthentication', 'Chip Authentication'],
 ];
 
+/** The policy with the issuing states this deployment takes without their CSCA (always as needs-review). */
+export function withConfiguredStates(policy: VerificationPolicy, config: Pick<KioskConfig, 'trust'>): VerificationPolicy {
+  const states = config.trust.acceptWithoutCsca;
+  return states.length === 0 ? policy : { ...policy, unverifiableChainStates: states };
+}
+
 const DECISION_TEXT: Readonly<Record<Verdict['decision'], string>> = {
   accept: 'ACCEPTED',
-  'accept-with-warnings': 'ACCEPTED WITH WARNINGS',
+  'needs-review': 'NOT ACCEPTED: NEEDS STAFF REVIEW',
   reject: 'REJECTED',
 };
 
@@ -67,6 +84,8 @@ export function formatVerdict(verdict: Verdict): string {
     lines.push(`  ${label.padEnd(22)} ${check.outcome.padEnd(12)} ${check.reason}`);
   }
   for (const reason of verdict.reasons) lines.push(`  why: ${reason}`);
+  for (const note of verdict.notes) lines.push(`  note: ${note}`);
+  if (verdict.documentSigner) lines.push(`  signer: ${verdict.documentSigner.subject}, issued by ${verdict.documentSigner.issuer} (SHA-256 ${verdict.documentSigner.fingerprint})`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -76,7 +95,9 @@ export function verdictJson(verdict: Verdict): Record<string, unknown> {
     decision: verdict.decision,
     policy: verdict.policy,
     reasons: verdict.reasons,
+    notes: verdict.notes,
     checks: verdict.checks,
+    documentSigner: verdict.documentSigner ?? null,
     at: verdict.at.toISOString(),
     signingTime: verdict.signingTime?.toISOString() ?? null,
   };

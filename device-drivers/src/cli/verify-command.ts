@@ -7,11 +7,11 @@ import { verifyDocument } from '../verify/passive-authentication.js';
 import { formatVerdict, verdictJson, verificationSetup, VERIFY_OPTIONS, VERIFY_OPTIONS_HELP } from './verification-options.js';
 
 export const VERIFY_HELP = `  kiosk-card verify (--sod EF_SOD.bin --dg 1=DG1.bin --dg 13=DG13.bin ... | --dir DIR) [--trust PATH]
-                    [--policy hospital|notary] [--at YYYY-MM-DD] [--json]
+                    [--policy P] [--at YYYY-MM-DD] [--json] [--allow-test-pki]
       verify files read from a card, offline (Passive Authentication: SOD signature, DS -> CSCA chain, CRL, data
       group hashes); Active and Chip Authentication need the chip and are reported not-possible, which the notary
-      policy does not accept. --dir DIR takes EF_SOD.bin and DG<n>.bin from a \`kiosk-card read --out DIR\`.
-      The MRZ issuing state is taken from DG1 when given. Exit 0 accepted (with or without warnings), 1 rejected.
+      policy does not accept (public-service and hospital send the card to staff review). --dir DIR takes EF_SOD.bin and DG<n>.bin from a \`kiosk-card read --out DIR\`.
+      The MRZ issuing state is taken from DG1 when given. Exit 0 accepted, 1 rejected or needs review.
       --json      the verdict as JSON on stdout
 ${VERIFY_OPTIONS_HELP}`;
 
@@ -77,5 +77,5 @@ export async function verifyCommand(args: string[], help: string): Promise<numbe
   const verdict = verifyDocument({ files, issuingState: issuingStateOf(files.get('DG1')), trust: setup.trust, at: setup.at, policy: setup.policy, ...OFFLINE_CHIP_CHECKS });
   if (values.json) process.stdout.write(`${JSON.stringify({ files: Object.fromEntries([...files].map(([n, b]) => [n, b.length])), verification: verdictJson(verdict) }, null, 2)}\n`);
   else process.stdout.write(formatVerdict(verdict));
-  return verdict.decision === 'reject' ? 1 : 0;
+  return verdict.decision === 'accept' ? 0 : 1;
 }

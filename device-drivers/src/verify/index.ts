@@ -25,5 +25,21 @@ export {
   type TrustObject,
   type LdifContent,
 } from './trust-store.js';
-export { verifyDocument, HOSPITAL_POLICY, NOTARY_POLICY, type Verdict, type VerificationPolicy, type VerifyDocumentInput, type DsChainResult, type ChipCheckInput } from './passive-authentication.js';
+export {
+  verifyDocument,
+  PUBLIC_SERVICE_POLICY,
+  HOSPITAL_POLICY,
+  NOTARY_POLICY,
+  BUILT_IN_POLICIES,
+  KNOWN_ISSUING_STATES,
+  type Decision,
+  type DocumentSignerInfo,
+  type GapHandling,
+  type Verdict,
+  type VerificationPolicy,
+  type VerifyDocumentInput,
+  type DsChainResult,
+  type ChipCheckInput,
+} from './passive-authentication.js';
 export { authenticateChip, verifyCard, OFFLINE_CHIP_CHECKS, type ChipChecks } from './chip-checks.js';
+export { TEST_PKI_CSCA_FINGERPRINTS, testAnchorReason, testAnchorsIn, assertNoTestAnchors } from './test-anchors.js';

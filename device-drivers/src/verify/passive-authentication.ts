@@ -18,11 +18,28 @@ export interface DsChainResult extends CheckResult {
   csca?: { fingerprint: string; subject: string; source: TrustedCsca['source'] };
 }
 
+/**
+ * `needs-review`: nothing failed, but a gap remains that only a person can close (no clone detection at all, no
+ * current CRL where the policy wants one, a foreign document configured to be taken without its CSCA). Such a
+ * card is never shown or recorded as valid: the kiosk sends the citizen to staff.
+ */
+export type Decision = 'accept' | 'needs-review' | 'reject';
+
+/** The signer of EF.SOD, kept for forensics (a forged card's DS names its forger's CSCA). No personal data. */
+export interface DocumentSignerInfo {
+  fingerprint: string;
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+}
+
 export interface Verdict {
-  decision: 'accept' | 'accept-with-warnings' | 'reject';
+  decision: Decision;
   policy: string;
-  /** Why the decision is not a plain accept: each failed check or each tolerated gap. */
+  /** Why the decision is not a plain accept: each failed check, then each gap that needs review; each starts with its check's name and a colon. */
   reasons: string[];
+  /** Gaps the policy accepts and records (an expired DS, no current CRL under the hospital policy). */
+  notes: string[];
   checks: {
     sodSignature: CheckResult;
     dsChain: DsChainResult;
@@ -31,37 +48,68 @@ export interface Verdict {
     activeAuthentication: CheckResult;
     chipAuthentication: CheckResult;
   };
+  documentSigner: DocumentSignerInfo | undefined;
   /** The time the checks were made for, and the SOD's signing time when it had one. */
   at: Date;
   signingTime: Date | undefined;
 }
 
+/** What a policy does with a gap (a check that could not be made): refuse, send to staff, or accept and note it. */
+export type GapHandling = 'reject' | 'review' | 'note';
+
+/**
+ * A DS that does not chain to a trusted CSCA is no gap a policy may tolerate: a forger makes every key (DS, AA, CA)
+ * himself, so every other check passes on a forgery. Only documents of issuing states a deployment lists in
+ * `unverifiableChainStates` (foreign documents whose CSCA it cannot obtain) go to review instead of rejection.
+ */
 export interface VerificationPolicy {
   name: string;
-  /** No trusted CSCA for the issuer (Vietnam's CSCA is not in the public PKD): warn instead of reject. */
-  allowUnverifiableChain: boolean;
-  /** Without a current CRL of the CSCA, reject. */
-  requireCrl: boolean;
-  /** Without a passed Chip Authentication (clone detection), reject. */
-  requireChipAuthentication: boolean;
-  /** A DS certificate valid at signing but expired now: warn instead of reject. */
-  allowExpiredDocumentSigner: boolean;
+  /** No CRL of the CSCA, or none current. */
+  noCurrentCrl: GapHandling;
+  /** A DS certificate valid at signing but expired now (ICAO 9303-11 §5.1: normal for older documents). */
+  expiredDocumentSigner: GapHandling;
+  /** Chip Authentication not performed, Active Authentication passed (cloning still detected). */
+  noChipAuthentication: GapHandling;
+  /** Neither Chip nor Active Authentication performed: a cloned chip would pass. */
+  noCloneDetection: GapHandling;
+  /** ICAO 9303-3 issuing states taken without their CSCA, always as needs-review. Empty in every built-in policy. */
+  unverifiableChainStates: readonly string[];
 }
 
-export const HOSPITAL_POLICY: VerificationPolicy = {
-  name: 'hospital',
-  allowUnverifiableChain: true,
-  requireCrl: false,
-  requireChipAuthentication: false,
-  allowExpiredDocumentSigner: true,
+/** One-stop public-service counters: dossiers have legal effect, so a card without a current CRL goes to staff. */
+export const PUBLIC_SERVICE_POLICY: VerificationPolicy = {
+  name: 'public-service',
+  noCurrentCrl: 'review',
+  expiredDocumentSigner: 'note',
+  noChipAuthentication: 'note',
+  noCloneDetection: 'review',
+  unverifiableChainStates: [],
 };
 
+/** Hospital self-registration: a queue ticket and an insurance lookup; a missing CRL is noted, not sent to staff. */
+export const HOSPITAL_POLICY: VerificationPolicy = {
+  name: 'hospital',
+  noCurrentCrl: 'note',
+  expiredDocumentSigner: 'note',
+  noChipAuthentication: 'note',
+  noCloneDetection: 'review',
+  unverifiableChainStates: [],
+};
+
+/** Notaries: every check must pass. */
 export const NOTARY_POLICY: VerificationPolicy = {
   name: 'notary',
-  allowUnverifiableChain: false,
-  requireCrl: true,
-  requireChipAuthentication: true,
-  allowExpiredDocumentSigner: false,
+  noCurrentCrl: 'reject',
+  expiredDocumentSigner: 'reject',
+  noChipAuthentication: 'reject',
+  noCloneDetection: 'reject',
+  unverifiableChainStates: [],
+};
+
+export const BUILT_IN_POLICIES: Readonly<Record<string, VerificationPolicy>> = {
+  'public-service': PUBLIC_SERVICE_POLICY,
+  hospital: HOSPITAL_POLICY,
+  notary: NOTARY_POLICY,
 };
 
 export interface ChipCheckInput {
@@ -98,7 +146,17 @@ const ALPHA2_BY_ISSUING_STATE: Readonly<Record<string, string>> = {
   FRA: 'FR',
   GBR: 'GB',
   USA: 'US',
+  PHL: 'PH',
+  IDN: 'ID',
+  MMR: 'MM',
+  BRN: 'BN',
+  AUS: 'AU',
+  IND: 'IN',
+  RUS: 'RU',
 };
+
+/** The ICAO issuing states this verifier can match to a certificate country (configuration is validated against it). */
+export const KNOWN_ISSUING_STATES: readonly string[] = Object.keys(ALPHA2_BY_ISSUING_STATE);
 
 const check = (outcome: CheckOutcome, reason: string): CheckResult => ({ outcome, reason });
 const chipCheck = (input: ChipCheckInput | undefined, what: string): CheckResult =>
@@ -114,7 +172,8 @@ export function verifyDocument(input: VerifyDocumentInput): Verdict {
       at,
       signingTime: undefined,
       checks: { sodSignature: check('failed', reason), dsChain: { ...notPossible, documentSignerExpired: false }, crl: notPossible, dataGroupHashes: notPossible, activeAuthentication, chipAuthentication },
-    });
+      documentSigner: undefined,
+    }, input.issuingState);
   };
   const sodBytes = input.files.get('EF.SOD');
   if (!sodBytes) return unverified('EF.SOD was not read');
@@ -136,7 +195,8 @@ export function verifyDocument(input: VerifyDocumentInput): Verdict {
   });
   if (!dsDer) {
     const missing = check('not-possible', 'EF.SOD does not carry the Document Signer certificate its SignerInfo names');
-    return decide(input.policy, { at, signingTime, checks: { sodSignature: missing, dsChain: { ...missing, documentSignerExpired: false }, crl: missing, dataGroupHashes, activeAuthentication, chipAuthentication } });
+    const checks = { sodSignature: missing, dsChain: { ...missing, documentSignerExpired: false }, crl: missing, dataGroupHashes, activeAuthentication, chipAuthentication };
+    return decide(input.policy, { at, signingTime, checks, documentSigner: undefined }, input.issuingState);
   }
   let ds: ParsedCertificate;
   try {
@@ -148,7 +208,9 @@ export function verifyDocument(input: VerifyDocumentInput): Verdict {
   const sodSignature = signatureCheck(sod, ds.spki);
   const chain = checkChain(ds, input, at, signingTime ?? at);
   const crl = chain.issuer ? checkCrl(ds, chain.issuer, input.trust.crls(), at) : check('not-possible', 'no trusted CSCA to check revocation against');
-  return decide(input.policy, { at, signingTime, checks: { sodSignature, dsChain: chain.result, crl, dataGroupHashes, activeAuthentication, chipAuthentication } });
+  const documentSigner: DocumentSignerInfo = { fingerprint: ds.fingerprint, subject: ds.subject.text, issuer: ds.issuer.text, serialNumber: ds.serialNumber.toString(16) };
+  const checks = { sodSignature, dsChain: chain.result, crl, dataGroupHashes, activeAuthentication, chipAuthentication };
+  return decide(input.policy, { at, signingTime, checks, documentSigner }, input.issuingState);
 }
 
 /** A signed attribute that does not decode (a forged or damaged SOD) fails the signature check instead of ending the verification. */
@@ -191,36 +253,60 @@ function checkDataGroupHashes(sod: SecurityObject, files: ReadonlyMap<string, Ui
 
 const within = (c: ParsedCertificate, t: Date): boolean => c.notBefore <= t && t <= c.notAfter;
 
+/** The ISO 3166-1 alpha-2 country of an MRZ issuing state, or undefined for a state this table does not know. */
+function countryOfIssuingState(issuingState: string): string | undefined {
+  return ALPHA2_BY_ISSUING_STATE[normalizeIssuingState(issuingState)];
+}
+
+const normalizeIssuingState = (state: string): string => state.replace(/</g, '').toUpperCase();
+
 /**
- * DS → trusted CSCA. 'not-possible' when the store has no CSCA of that name (nothing to check against); 'failed'
- * when one exists but none signed the DS, or when validity, key usage or country rules are broken.
+ * The country rule, checked on the DS itself before any CSCA is looked up: the DS issuer must name a country and it
+ * must be the MRZ issuing state's. A forger who names a CSCA nobody trusts still meets this rule.
+ */
+function countryProblems(ds: ParsedCertificate, issuingState: string | undefined): string[] {
+  const problems: string[] = [];
+  const dsCountry = ds.issuer.country;
+  if (!dsCountry) problems.push('the DS issuer names no country');
+  if (issuingState === undefined) return problems;
+  const state = normalizeIssuingState(issuingState);
+  const alpha2 = countryOfIssuingState(state);
+  if (!alpha2) problems.push(`issuing state ${state} has no known country code`);
+  else if (dsCountry && dsCountry !== alpha2) problems.push(`DS issuer country ${dsCountry} does not match MRZ issuing state ${state} (${alpha2})`);
+  return problems;
+}
+
+/**
+ * DS → trusted CSCA. 'failed' when a country rule is broken, when a CSCA of the issuer's name exists but did not sign
+ * the DS (a look-alike), or on validity and key usage; 'not-possible' when no trusted CSCA has the issuer's name,
+ * which no built-in policy accepts (see VerificationPolicy).
  */
 function checkChain(ds: ParsedCertificate, input: VerifyDocumentInput, at: Date, signedAt: Date): { result: DsChainResult; issuer?: ParsedCertificate } {
   const fail = (reason: string, outcome: CheckOutcome = 'failed') => ({ result: { outcome, reason, documentSignerExpired: false } });
+  const countries = countryProblems(ds, input.issuingState);
   const named = input.trust.cscas().filter((c) => c.certificate.subject.canonical === ds.issuer.canonical);
-  if (named.length === 0) return fail(`no trusted CSCA named ${ds.issuer.text}`, 'not-possible');
+  if (named.length === 0) {
+    const sameCountry = input.trust.cscas().filter((c) => ds.issuer.country !== undefined && c.certificate.subject.country === ds.issuer.country);
+    const known = sameCountry.length > 0 ? `; the trusted CSCAs of ${ds.issuer.country ?? ''} are ${sameCountry.map((c) => c.certificate.subject.text).join(' | ')}` : '';
+    const unchained = `the Document Signer's issuer (${ds.issuer.text}) is not a CSCA in the trust store, so the card is not proven genuine: a forgery, or the trust store lacks the issuing country's CSCA${known}`;
+    return countries.length > 0 ? fail(`${countries.join('; ')}; ${unchained}`) : fail(unchained, 'not-possible');
+  }
   // Same name, other key: a look-alike CSCA, which is a failure and not a gap in the trust store.
   const candidates = input.trust.issuersOf(ds);
-  if (candidates.length === 0) return fail('the DS authority key identifier names none of the trusted CSCAs of its issuer name');
+  if (candidates.length === 0) return fail([...countries, 'the DS authority key identifier names none of the trusted CSCAs of its issuer name'].join('; '));
   const trusted = candidates.find((c) => signedBy(ds, c.certificate).outcome === 'passed');
   if (!trusted) {
     const reasons = candidates.map((c) => signedBy(ds, c.certificate).reason);
-    return fail(`the DS certificate is not signed by any trusted CSCA of that name (${reasons.join('; ')})`);
+    return fail([...countries, `the DS certificate is not signed by any trusted CSCA of that name (${reasons.join('; ')})`].join('; '));
   }
   const csca = trusted.certificate;
-  const problems: string[] = [];
+  const problems = [...countries];
   if (!within(ds, signedAt)) problems.push(`DS certificate not valid at signing time ${signedAt.toISOString()}`);
   if (!within(csca, signedAt)) problems.push(`CSCA certificate not valid at signing time ${signedAt.toISOString()}`);
   if (!within(csca, ds.notBefore)) problems.push('CSCA certificate not valid when the DS certificate was issued');
   if (!ds.keyUsage?.digitalSignature) problems.push('DS certificate lacks key usage digitalSignature');
   if (!csca.keyUsage?.keyCertSign) problems.push('CSCA certificate lacks key usage keyCertSign');
   if (ds.issuer.country !== csca.subject.country) problems.push(`DS issuer country ${ds.issuer.country ?? 'none'} differs from the CSCA's ${csca.subject.country ?? 'none'}`);
-  if (input.issuingState !== undefined) {
-    const state = input.issuingState.replace(/</g, '').toUpperCase();
-    const alpha2 = ALPHA2_BY_ISSUING_STATE[state];
-    if (!alpha2) problems.push(`issuing state ${state} has no known country code`);
-    else if (alpha2 !== csca.subject.country) problems.push(`CSCA country ${csca.subject.country ?? 'none'} does not match MRZ issuing state ${state} (${alpha2})`);
-  }
   const source = { fingerprint: csca.fingerprint, subject: csca.subject.text, source: trusted.source };
   if (problems.length > 0) return { result: { outcome: 'failed', reason: problems.join('; '), documentSignerExpired: false, csca: source }, issuer: csca };
   const documentSignerExpired = !within(ds, at);
@@ -239,27 +325,31 @@ function checkCrl(ds: ParsedCertificate, csca: ParsedCertificate, crls: readonly
   return check('passed', 'DS certificate not on a current CRL of its CSCA');
 }
 
-type Undecided = Omit<Verdict, 'decision' | 'policy' | 'reasons'>;
+type Undecided = Omit<Verdict, 'decision' | 'policy' | 'reasons' | 'notes'>;
 
-function decide(policy: VerificationPolicy, verdict: Undecided): Verdict {
+function decide(policy: VerificationPolicy, verdict: Undecided, issuingState: string | undefined): Verdict {
   const { checks } = verdict;
   const rejects: string[] = [];
-  const warnings: string[] = [];
+  const reviews: string[] = [];
+  const notes: string[] = [];
+  const handle = (handling: GapHandling, reason: string) => (handling === 'reject' ? rejects : handling === 'review' ? reviews : notes).push(reason);
   for (const [name, result] of Object.entries(checks)) if (result.outcome === 'failed') rejects.push(`${name}: ${result.reason}`);
-  const gap = (name: string, result: CheckResult, tolerated: boolean) => {
-    if (result.outcome === 'not-possible') (tolerated ? warnings : rejects).push(`${name}: ${result.reason}`);
-  };
-  gap('sodSignature', checks.sodSignature, false);
-  gap('dataGroupHashes', checks.dataGroupHashes, false);
-  gap('dsChain', checks.dsChain, policy.allowUnverifiableChain);
-  gap('crl', checks.crl, !policy.requireCrl);
-  if (checks.dsChain.outcome === 'passed' && checks.dsChain.documentSignerExpired) {
-    (policy.allowExpiredDocumentSigner ? warnings : rejects).push(`dsChain: ${checks.dsChain.reason}`);
+  if (checks.sodSignature.outcome === 'not-possible') rejects.push(`sodSignature: ${checks.sodSignature.reason}`);
+  if (checks.dataGroupHashes.outcome === 'not-possible') rejects.push(`dataGroupHashes: ${checks.dataGroupHashes.reason}`);
+  if (checks.dsChain.outcome === 'not-possible') {
+    const state = issuingState === undefined ? undefined : normalizeIssuingState(issuingState);
+    if (state !== undefined && policy.unverifiableChainStates.includes(state)) {
+      reviews.push(`dsChain: documents of ${state} are taken without their CSCA by configuration, never as verified: staff must examine the document (${checks.dsChain.reason})`);
+    } else rejects.push(`dsChain: ${checks.dsChain.reason}`);
   }
-  if (policy.requireChipAuthentication) gap('chipAuthentication', checks.chipAuthentication, false);
-  else if (checks.chipAuthentication.outcome === 'not-possible' && checks.activeAuthentication.outcome === 'not-possible') {
-    warnings.push('neither Chip nor Active Authentication was performed: a cloned chip would pass');
+  // Without a verified chain there is no CSCA whose CRL could be missing: the chain's reason already says it all.
+  if (checks.crl.outcome === 'not-possible' && checks.dsChain.outcome === 'passed') handle(policy.noCurrentCrl, `crl: ${checks.crl.reason}`);
+  if (checks.dsChain.outcome === 'passed' && checks.dsChain.documentSignerExpired) handle(policy.expiredDocumentSigner, `dsChain: ${checks.dsChain.reason}`);
+  if (checks.chipAuthentication.outcome === 'not-possible') {
+    if (checks.activeAuthentication.outcome === 'not-possible') {
+      handle(policy.noCloneDetection, 'cloneDetection: neither Chip nor Active Authentication was performed: a cloned chip would pass');
+    } else handle(policy.noChipAuthentication, `chipAuthentication: ${checks.chipAuthentication.reason}`);
   }
-  const decision = rejects.length > 0 ? 'reject' : warnings.length > 0 ? 'accept-with-warnings' : 'accept';
-  return { decision, policy: policy.name, reasons: [...rejects, ...warnings], ...verdict };
+  const decision = rejects.length > 0 ? 'reject' : reviews.length > 0 ? 'needs-review' : 'accept';
+  return { decision, policy: policy.name, reasons: [...rejects, ...reviews], notes, ...verdict };
 }

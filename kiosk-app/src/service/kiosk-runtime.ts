@@ -29,7 +29,7 @@ export async function startKioskRuntime(config: KioskConfig, log: Logger): Promi
     stops.push(() => store.close());
     const cards = await CardMonitor.start(config.devices.mode, log, config.devices.cardReader);
     stops.push(() => cards.stop());
-    const identity = new IdentityCheck({ cards, trust, recorder: store, log, face });
+    const identity = new IdentityCheck({ cards, devicesMode: config.devices.mode, trust, recorder: store, log, face });
     const server = await startKioskServer({ config, log, cards, identity });
     stops.push(() => server.close());
     return { server, cards, store, stop };

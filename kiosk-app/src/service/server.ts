@@ -92,6 +92,7 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
   app.get('/api/health', async () => ({ status: 'ok' }));
   app.get('/api/session', async () => ({
     device: config.device,
+    devices: { mode: config.devices.mode },
     ui: { locale: config.ui.locale, idleResetSeconds: config.ui.idleResetSeconds },
   }));
   app.get('/api/devices', async () => ({ devices: cards.status() }));

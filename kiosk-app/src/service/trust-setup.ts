@@ -1,5 +1,5 @@
 import { KioskError, type KioskConfig, type Logger } from '@kiosk/common';
-import { HOSPITAL_POLICY, NOTARY_POLICY, TrustStore, loadTrustStore, type VerificationPolicy } from '@kiosk/device-drivers/verify';
+import { BUILT_IN_POLICIES, KNOWN_ISSUING_STATES, TrustStore, assertNoTestAnchors, loadTrustStore, type VerificationPolicy } from '@kiosk/device-drivers/verify';
 
 export interface KioskTrust {
   trust: TrustStore;
@@ -8,32 +8,46 @@ export interface KioskTrust {
   policy: VerificationPolicy;
 }
 
-/** The verification policy of the device profile: a notary tolerates no gap, every other profile the hospital's. */
-export function policyFor(profile: KioskConfig['device']['profile']): VerificationPolicy {
-  return profile === 'notary' ? NOTARY_POLICY : HOSPITAL_POLICY;
+/**
+ * The verification policy of the device profile (each profile has its own, named as it), with the issuing states
+ * this deployment takes without their CSCA: those cards go to staff review, never to acceptance.
+ */
+export function policyFor(config: Pick<KioskConfig, 'device' | 'trust'>): VerificationPolicy {
+  const policy = BUILT_IN_POLICIES[config.device.profile];
+  if (!policy) throw new KioskError('CONFIG_INVALID', `no verification policy for device.profile ${config.device.profile}`);
+  const states = config.trust.acceptWithoutCsca;
+  const unknown = states.filter((state) => !KNOWN_ISSUING_STATES.includes(state));
+  if (unknown.length > 0) {
+    throw new KioskError('CONFIG_INVALID', `trust.acceptWithoutCsca: ${unknown.join(', ')} not an issuing state the verifier can match to a country (${KNOWN_ISSUING_STATES.join(', ')})`);
+  }
+  return states.length === 0 ? policy : { ...policy, unverifiableChainStates: states };
 }
 
 /**
- * The trust store the kiosk verifies cards against. The configured folder wins whenever it holds a CSCA. Without one,
- * real devices refuse to start (a kiosk that cannot verify must not take citizens), while simulated devices trust the
- * test CSCA and CRL of the fixtures PKI, which signs the virtual cards.
+ * The trust store the kiosk verifies cards against. Real devices need CSCAs in the configured folder, none of them
+ * from the test PKI (its keys derive from a public seed: anyone could mint cards for it). Simulated devices use the
+ * folder when it holds a CSCA, else the test CSCAs and CRL of the fixtures PKI, which sign the virtual cards.
  */
 export async function loadKioskTrust(config: Pick<KioskConfig, 'device' | 'devices' | 'trust'>, log: Logger): Promise<KioskTrust> {
-  const policy = policyFor(config.device.profile);
+  const policy = policyFor(config);
   const folder = await loadTrustStore(config.trust.folder, config.trust.pins);
-  if (folder.cscas().length > 0) return { trust: folder, source: 'folder', policy };
   if (config.devices.mode === 'real') {
-    throw new KioskError(
-      'TRUST_STORE_MISSING',
-      `real devices need CSCA certificates in the trust folder "${config.trust.folder}" (trust.folder; fill it with kiosk-card trust add|import-masterlist|import-ldif), and it holds none`,
-    );
+    if (folder.cscas().length === 0) {
+      throw new KioskError(
+        'TRUST_STORE_MISSING',
+        `real devices need CSCA certificates in the trust folder "${config.trust.folder}" (trust.folder; fill it with kiosk-card trust add|import-masterlist|import-ldif), and it holds none`,
+      );
+    }
+    assertNoTestAnchors(folder, `trust folder "${config.trust.folder}"`, 'Real devices never trust the test PKI: remove these files (kiosk-card trust list shows them).');
+    return { trust: folder, source: 'folder', policy };
   }
+  if (folder.cscas().length > 0) return { trust: folder, source: 'folder', policy };
   // fixtures is the simulator home: loaded only here, so an image for real devices need not ship it.
   const { createTestPki } = await import('@kiosk/fixtures');
   const pki = createTestPki();
   const trust = new TrustStore(config.trust.pins);
-  trust.addCsca(pki.csca.certificate);
+  for (const csca of pki.trustedCscas) trust.addCsca(csca.certificate);
   trust.addCrl(pki.crl.der);
-  log.warn({ folder: config.trust.folder }, 'simulated devices and no CSCA in the trust folder: trusting the TEST CSCA and CRL of the fixtures PKI');
+  log.warn({ folder: config.trust.folder }, 'simulated devices and no CSCA in the trust folder: trusting the TEST CSCAs and CRL of the fixtures PKI');
   return { trust, source: 'test-pki', policy };
 }

@@ -12,7 +12,8 @@ export const MAX_CAN_TRIES = 3;
 
 export type CheckOutcome = 'passed' | 'failed' | 'not-possible';
 export type CheckName = 'sodSignature' | 'dsChain' | 'crl' | 'dataGroupHashes' | 'activeAuthentication' | 'chipAuthentication';
-export type Decision = 'accept' | 'accept-with-warnings' | 'reject';
+/** `needs-review`: nothing failed, but a gap only staff can close remains; never shown as a valid card. */
+export type Decision = 'accept' | 'needs-review' | 'reject';
 
 export interface VerdictView {
   decision: Decision;
@@ -37,7 +38,7 @@ export interface HolderView {
 export type FaceDecision = 'accepted' | 'rejected' | 'retry' | 'not-performed';
 
 export type IdentityCheckResponse =
-  /** The card was read and verified. Holder data only when the policy did not reject the card and the face did not mismatch. */
+  /** The card was read and verified. Holder data only when the policy accepted the card and the face did not mismatch. */
   | { outcome: 'checked'; verdict: VerdictView; holder: HolderView | null; face: FaceDecision }
   | { outcome: 'wrong-can'; triesLeft: number }
   /** MAX_CAN_TRIES wrong CANs on this insertion: the card has to be taken out (and staff asked). */

@@ -27,7 +27,10 @@ export const STRINGS = {
   failedPrompt: { vi: 'Không kiểm tra được thẻ — vui lòng liên hệ nhân viên', en: 'The card could not be checked — please ask staff for help' },
   failedHint: { vi: 'Mã lỗi: {code}', en: 'Error code: {code}' },
   verdictAccept: { vi: 'Thẻ hợp lệ', en: 'Card verified' },
-  verdictWarn: { vi: 'Thẻ hợp lệ (có cảnh báo) — nhân viên sẽ kiểm tra thêm', en: 'Card verified with warnings — staff will take a further look' },
+  verdictReview: {
+    vi: 'Chưa xác minh được thẻ — vui lòng mang thẻ đến quầy để nhân viên kiểm tra',
+    en: 'The card could not be fully verified — please take it to the counter for staff to check',
+  },
   verdictReject: { vi: 'Thẻ không hợp lệ — vui lòng liên hệ nhân viên', en: 'Card not valid — please contact staff' },
   lookAtCamera: { vi: 'Nhìn vào camera', en: 'Look at the camera' },
   faceAccepted: { vi: 'Khuôn mặt khớp', en: 'Face matches' },

@@ -13,7 +13,7 @@ const CHECK_LABELS: ReadonlyArray<[CheckName, StringKey]> = [
 ];
 
 const OUTCOME_TEXT: Readonly<Record<CheckOutcome, StringKey>> = { passed: 'outcomePassed', failed: 'outcomeFailed', 'not-possible': 'outcomeNotPossible' };
-const DECISION_TEXT: Readonly<Record<Decision, StringKey>> = { accept: 'verdictAccept', 'accept-with-warnings': 'verdictWarn', reject: 'verdictReject' };
+const DECISION_TEXT: Readonly<Record<Decision, StringKey>> = { accept: 'verdictAccept', 'needs-review': 'verdictReview', reject: 'verdictReject' };
 const FACE_TEXT: Readonly<Record<Exclude<FaceDecision, 'not-performed'>, StringKey>> = { accepted: 'faceAccepted', rejected: 'faceRejected', retry: 'faceRetry' };
 
 const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;

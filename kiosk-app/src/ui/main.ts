@@ -7,6 +7,7 @@ import { clearIdentityResult, showIdentityResult } from './identity-view.js';
 
 interface Session {
   device: { id: string; profile: string };
+  devices: { mode: 'simulated' | 'real' };
   ui: { locale: Locale; idleResetSeconds: number };
 }
 
@@ -182,6 +183,8 @@ async function start(): Promise<void> {
   if (session) {
     defaultLocale = locale = session.ui.locale;
     idleMs = session.ui.idleResetSeconds * 1000;
+    // Shown until the service says the devices are real: a page that cannot ask keeps it.
+    $('test-banner').hidden = session.devices.mode === 'real';
   }
   render();
   touched();
