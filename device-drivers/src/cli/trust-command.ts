@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { KioskError, loadConfig, parseCliArgs } from '@kiosk/common';
 import { assertNoTestAnchors } from '../verify/test-anchors.js';
-import { addToTrustFolder, importLdifFile, importMasterListFile, listTrustFolder, readTrustObjects, TrustStore, type TrustEntry } from '../verify/trust-store.js';
+import { addToTrustFolder, importLdifFile, importMasterListFile, listTrustFolder, parseCertificate, readTrustObjects, TrustStore, type TrustEntry } from '../verify/trust-store.js';
 
 export const TRUST_HELP = `  kiosk-card trust list [--trust PATH] [--json]
   kiosk-card trust add FILE [--trust PATH] [--json] [--allow-test-pki]
@@ -36,7 +36,12 @@ async function fileBytes(file: string): Promise<Uint8Array> {
 /** A test-PKI CSCA goes into a trust folder only when the operator says so. */
 function refuseTestAnchors(bytes: Uint8Array, file: string): void {
   const offered = new TrustStore();
-  for (const object of readTrustObjects(bytes)) if (object.kind === 'certificate') offered.addCsca(object.der);
+  for (const object of readTrustObjects(bytes)) {
+    if (object.kind !== 'certificate') continue;
+    // A non-CA certificate is refused by addToTrustFolder with its own error (TRUST_FILE_INVALID).
+    const certificate = parseCertificate(object.der);
+    if (certificate.isCa || certificate.keyUsage?.keyCertSign) offered.addCsca(object.der);
+  }
   assertNoTestAnchors(offered, file, 'Pass --allow-test-pki to add it anyway (tests and demos only; real devices refuse it).');
 }
 
