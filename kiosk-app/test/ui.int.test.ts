@@ -1,14 +1,25 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ProbeCard } from '@kiosk/device-drivers';
 import { PcscHarness, pcscSkipReason, vpcdReaderName, type InsertedCard } from '@kiosk/device-drivers/testing';
 import { buildVirtualCard, PERSONAS, type CardFault } from '@kiosk/fixtures';
+import { STRINGS } from '../src/ui/i18n.js';
 import { startUiHarness, uiSkipReason, type UiHarness } from './harness/ui-harness.js';
 
 const START_PROMPT = 'Đặt thẻ Căn cước lên đầu đọc';
 const CAN_PROMPT = 'Nhập 6 số CAN in trên mặt trước thẻ';
 const ACCEPTED = 'Thẻ hợp lệ';
 const REJECTED = 'Thẻ không hợp lệ — vui lòng liên hệ nhân viên';
+const TEST_BANNER = 'MÔI TRƯỜNG THỬ NGHIỆM / TEST';
+/** Cards whose Document Signer does not chain to a trusted CSCA of the card's country: all of them rejected. */
+const UNTRUSTED_SIGNER_FAULTS = ['forged-csca', 'self-signed-ds', 'foreign-csca', 'country-mismatch'] as const satisfies readonly CardFault[];
+/** The CSCA check on screen: 'not-possible' when no trusted CSCA has the DS issuer's name (rejected by policy), 'failed' on a country rule. */
+const DS_CHAIN_OUTCOME: Readonly<Record<(typeof UNTRUSTED_SIGNER_FAULTS)[number], 'failed' | 'not-possible'>> = {
+  'forged-csca': 'not-possible',
+  'self-signed-ds': 'not-possible',
+  'foreign-csca': 'failed',
+  'country-mismatch': 'failed',
+};
 const FACE_MATCHES = 'Khuôn mặt khớp';
 const IDLE_SECONDS = 10;
 
@@ -55,6 +66,11 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium un
     expect(await page.locator('html').getAttribute('lang')).toBe('vi');
     expect(await page.locator('html').getAttribute('translate')).toBe('no');
     expect(page.url()).not.toContain('token');
+    // Simulated devices: the TEST banner stays on screen (only devices.mode 'real' hides it).
+    expect(ui.config.devices.mode).toBe('simulated');
+    await expect.poll(() => page.locator('#test-banner').isVisible()).toBe(true);
+    expect(await page.locator('#test-banner').textContent()).toBe(TEST_BANNER);
+    expect(await page.locator('#test-banner').innerText()).toBe(TEST_BANNER);
     const png = readFileSync(await ui.screenshot('kiosk-start.png'));
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     expect(png.readUInt32BE(16)).toBe(1280); // IHDR width
@@ -135,6 +151,43 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium un
     await inserted.remove();
     await expect.poll(prompt).toBe(START_PROMPT);
   });
+
+  it.each(UNTRUSTED_SIGNER_FAULTS)(
+    "a '%s' card (Document Signer not chained to a trusted CSCA) is rejected: the rejection is shown and nothing of the holder",
+    async (fault) => {
+      const { page } = ui;
+      expect(REJECTED).toBe(STRINGS.verdictReject.vi);
+      const rejectedBefore = ui.store.stats().transactions['identity-verification/rejected'] ?? 0;
+      const inserted = await insertCard(fault);
+      // Out again even when an assertion fails, so one card cannot spoil the tests after it.
+      onTestFinished(() => inserted.remove().catch(() => undefined));
+      await typeCan(can);
+      await expect.poll(() => page.locator('#verdict').getAttribute('data-decision'), { timeout: 30_000 }).toBe('reject');
+      expect(await page.locator('#verdict').textContent()).toBe(STRINGS.verdictReject.vi);
+      expect(await page.locator('#verdict').isVisible()).toBe(true);
+      expect(await page.locator('#checks li[data-check="dsChain"]').getAttribute('data-outcome')).toBe(DS_CHAIN_OUTCOME[fault]);
+      // No holder data: empty fields, no photo, the holder box hidden, no face step.
+      expect(await page.locator('.holder').isHidden()).toBe(true);
+      expect(await page.locator('#holder-name').textContent()).toBe('');
+      expect(await page.locator('#holder-birth').textContent()).toBe('');
+      expect(await page.locator('#holder-id').textContent()).toBe('');
+      expect(await page.locator('#holder-photo').getAttribute('src')).toBeNull();
+      expect(await page.locator('#face-result').isHidden()).toBe(true);
+      // Neither visible text nor the DOM carries the persona's name or ID number.
+      const bodyText = await page.locator('body').innerText(); // document.body.innerText
+      expect(bodyText).toContain(STRINGS.verdictReject.vi);
+      expect(bodyText).toContain(TEST_BANNER);
+      expect(bodyText).not.toContain(persona.fullName);
+      expect(bodyText).not.toContain(STRINGS.verdictAccept.vi); // "Thẻ không hợp lệ" does not contain it
+      expect(bodyText).not.toContain(STRINGS.verdictReview.vi);
+      expect(await page.content()).not.toContain(persona.fullName);
+      expect(await page.content()).not.toContain(persona.idNumber);
+      if (fault === 'forged-csca') await ui.screenshot('kiosk-forged-card.png');
+      expect(ui.store.stats().transactions['identity-verification/rejected']).toBe(rejectedBefore + 1);
+      await inserted.remove();
+      await expect.poll(prompt).toBe(START_PROMPT);
+    },
+  );
 
   it('a wrong CAN asks again with the tries left; the right one then reads; the idle reset clears the result', async () => {
     const { page } = ui;
