@@ -31,7 +31,7 @@ export const configSchema = z
           .enum(['simulated', 'real'])
           .default('simulated')
           .describe('Use simulated devices (development, CI, demos: the screen shows a permanent TEST banner) or the real hardware drivers. Defaults to simulated only outside production: with NODE_ENV=production it must be set.'),
-        cardReader: z.string().default('').describe('Substring of the PC/SC reader name to use; empty = first reader that holds a card.'),
+        cardReader: z.string().default('').describe('Substring of the PC/SC reader name to use. Real mode: required, and a virtual reader (vpcd, ...) is refused (CARD_READER_REFUSED). Simulated mode: empty = first reader that holds a card.'),
         cameraFrames: z.string().default('').describe('Simulated camera: directory of image files played as frames; empty = the live photos of cameraPersona from the fixtures face cache.'),
         cameraPersona: z.string().default('').describe('Simulated camera without cameraFrames: id of the fixtures persona whose live photos it shows; empty = the first persona.'),
         cameraFps: z.number().min(1).max(60).default(15).describe('Simulated camera frames per second.'),
