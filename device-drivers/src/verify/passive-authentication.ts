@@ -159,6 +159,7 @@ const ALPHA2_BY_ISSUING_STATE: Readonly<Record<string, string>> = {
 export const KNOWN_ISSUING_STATES: readonly string[] = Object.keys(ALPHA2_BY_ISSUING_STATE);
 
 const check = (outcome: CheckOutcome, reason: string): CheckResult => ({ outcome, reason });
+const malformed = (err: unknown): boolean => isKioskError(err, 'LDS_MALFORMED') || isKioskError(err, 'TLV_MALFORMED');
 const chipCheck = (input: ChipCheckInput | undefined, what: string): CheckResult =>
   input ? check(input.outcome, input.reason ?? `${what} ${input.outcome}`) : check('not-possible', `${what} was not performed`);
 
@@ -189,8 +190,10 @@ export function verifyDocument(input: VerifyDocumentInput): Verdict {
   const dsDer = sod.certificates.find((der) => {
     try {
       return identifies(sod.signerInfo.sid, parseCertificate(der));
-    } catch {
-      return false;
+    } catch (err) {
+      // A malformed certificate in the SOD is not the signer's; anything else is a bug and must surface.
+      if (malformed(err)) return false;
+      throw err;
     }
   });
   if (!dsDer) {
@@ -229,8 +232,9 @@ function readSigningTime(sod: SecurityObject): Date | undefined {
   try {
     const tlv = single(value, value[0] ?? 0, 'signingTime');
     return decodeTime(tlv);
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (malformed(err)) return undefined;
+    throw err;
   }
 }
 
