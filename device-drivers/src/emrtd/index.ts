@@ -5,10 +5,12 @@ export { deriveKey, KDF_ENC, KDF_MAC, KDF_PACE, type KeyAlgorithm } from './cryp
 export { ecDomainById, encodePoint, decodePoint, type EcDomain, type EcPoint } from './crypto/curves.js';
 export { SecureMessaging, SecureMessagingTransceiver, UnprotectedResponseError } from './sm/secure-messaging.js';
 export { DeviationLog, type ChipDeviation, type DeviationCode } from './deviations.js';
-export { performBac, BacChip, deriveBacKeys, type BacOptions, type ChipAccessResult } from './access/bac.js';
+export { chipReply, type ChipAccessResult, type ChipProtocol } from './chip-side.js';
+export { performBac, BacChip, deriveBacKeys, type BacOptions } from './access/bac.js';
 export { performPace, PaceChip, PACE_KEY_REFERENCE, type PacePassword, type PaceParameters, type PaceOptions, type PaceChipSecrets } from './access/pace.js';
 export * from './access/access-keys.js';
-export { EMRTD_AID, selectApplication, selectFile, readBinary, readBinaryBySfi } from './iso7816/file-commands.js';
+export { EMRTD_AID, selectApplication, selectFile, selectFileCommand, readBinary, readBinaryBySfi } from './iso7816/file-commands.js';
+export * from './iso7816/security-commands.js';
 export { CardStatusError, describeSw, expectSuccess, isStatus, isAccessKeyRejected, accessKeyRejected } from './iso7816/status.js';
 export { readElementaryFile, defaultReadPlan, maxShortRead, PartialReadError, type EfRef, type ReadPlan, type FileProgress } from './lds/file-reader.js';
 export { LDS_FILES, EF_CARD_ACCESS, EF_COM, EF_SOD, DATA_GROUPS, dataGroupFile, dataGroupByTag, type LdsFile } from './lds/files.js';

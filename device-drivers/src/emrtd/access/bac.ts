@@ -1,10 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { KioskError } from '@kiosk/common';
-import { decodeResponse, encodeCommand, type CommandApdu, type ResponseApdu } from '../../smartcard/apdu.js';
+import { decodeResponse, encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
 import { concatBytes } from '../bytes.js';
+import { chipReply, type ChipAccessResult, type ChipProtocol } from '../chip-side.js';
 import { retailMac, tdesCbcDecrypt, tdesCbcEncrypt } from '../crypto/des.js';
 import { deriveKey, KDF_ENC, KDF_MAC } from '../crypto/kdf.js';
+import { externalAuthenticate, getChallenge, INS_EXTERNAL_AUTHENTICATE, INS_GET_CHALLENGE } from '../iso7816/security-commands.js';
 import { accessKeyRejected, CardStatusError, isAccessKeyRejected } from '../iso7816/status.js';
 import { SecureMessaging } from '../sm/secure-messaging.js';
 
@@ -12,8 +14,6 @@ import { SecureMessaging } from '../sm/secure-messaging.js';
  * Basic Access Control (ICAO 9303-11 §4.3): challenge-response with 2-key 3DES keys derived from the MRZ
  * (document number, date of birth, date of expiry, each with its check digit), ending in a 3DES SM session.
  */
-const INS_GET_CHALLENGE = 0x84;
-const INS_EXTERNAL_AUTHENTICATE = 0x82;
 const NONCE_LENGTH = 8;
 const KEY_MATERIAL_LENGTH = 16;
 const CRYPTOGRAM_LENGTH = 32;
@@ -67,7 +67,7 @@ export async function performBac(transceiver: ApduTransceiver, mrzInformation: s
   const kIfd = options.kIfd ?? new Uint8Array(randomBytes(KEY_MATERIAL_LENGTH));
   if (rndIfd.length !== NONCE_LENGTH || kIfd.length !== KEY_MATERIAL_LENGTH) throw new RangeError('RND.IFD has 8 bytes and K.IFD 16');
 
-  const challenge = decodeResponse(await transceiver.transmit(encodeCommand({ cla: 0, ins: INS_GET_CHALLENGE, p1: 0, p2: 0, le: NONCE_LENGTH })));
+  const challenge = decodeResponse(await transceiver.transmit(encodeCommand(getChallenge(NONCE_LENGTH))));
   if (challenge.sw !== 0x9000) throw new CardStatusError('BAC GET CHALLENGE', challenge.sw);
   if (challenge.data.length !== NONCE_LENGTH) {
     throw new KioskError('CARD_SM_FAILED', `BAC GET CHALLENGE: challenge of ${challenge.data.length} bytes, expected 8`);
@@ -75,7 +75,7 @@ export async function performBac(transceiver: ApduTransceiver, mrzInformation: s
   const rndIc = challenge.data;
 
   const data = authenticate(keys, concatBytes(rndIfd, rndIc, kIfd));
-  const answer = decodeResponse(await transceiver.transmit(encodeCommand({ cla: 0, ins: INS_EXTERNAL_AUTHENTICATE, p1: 0, p2: 0, data, le: AUTH_DATA_LENGTH })));
+  const answer = decodeResponse(await transceiver.transmit(encodeCommand(externalAuthenticate(data, AUTH_DATA_LENGTH))));
   if (isAccessKeyRejected(answer.sw)) throw accessKeyRejected('BAC EXTERNAL AUTHENTICATE', answer.sw);
   if (answer.sw !== 0x9000) throw new CardStatusError('BAC EXTERNAL AUTHENTICATE', answer.sw);
   const r = openCryptogram(keys, answer.data);
@@ -86,12 +86,6 @@ export async function performBac(transceiver: ApduTransceiver, mrzInformation: s
   return sessionFrom(kIfd, r.subarray(16), rndIc, rndIfd);
 }
 
-/** What the chip answers to one command, and the SM session once authentication succeeded. */
-export interface ChipAccessResult {
-  response: ResponseApdu;
-  session?: SecureMessaging;
-}
-
 export interface BacChipOptions {
   /** Chip nonces RND.IC, used in turn by successive GET CHALLENGEs (known-answer tests); random otherwise. */
   rndIc?: Uint8Array[];
@@ -99,13 +93,11 @@ export interface BacChipOptions {
   kIc?: Uint8Array;
 }
 
-const reply = (sw: number, data: Uint8Array = new Uint8Array(0)): ChipAccessResult => ({ response: { data, sw } });
-
 /**
  * Chip side of BAC for a virtual card: answers GET CHALLENGE and EXTERNAL AUTHENTICATE from its own
  * MRZ_information. A wrong cryptogram answers 6300; each challenge serves one authentication attempt.
  */
-export class BacChip {
+export class BacChip implements ChipProtocol {
   private readonly keys: BacKeys;
   private readonly rndIcQueue: Uint8Array[];
   private challenge: Uint8Array | undefined;
@@ -122,17 +114,17 @@ export class BacChip {
 
   process(command: CommandApdu): ChipAccessResult {
     if (command.ins === INS_GET_CHALLENGE) {
-      if (command.le !== NONCE_LENGTH || command.data) return reply(0x6700);
+      if (command.le !== NONCE_LENGTH || command.data) return chipReply(0x6700);
       this.challenge = this.rndIcQueue.shift() ?? new Uint8Array(randomBytes(NONCE_LENGTH));
-      return reply(0x9000, this.challenge);
+      return chipReply(0x9000, this.challenge);
     }
-    if (command.ins !== INS_EXTERNAL_AUTHENTICATE) return reply(0x6d00);
+    if (command.ins !== INS_EXTERNAL_AUTHENTICATE) return chipReply(0x6d00);
     const rndIc = this.challenge;
     this.challenge = undefined;
-    if (!rndIc) return reply(0x6985);
-    if (command.data?.length !== AUTH_DATA_LENGTH) return reply(0x6700);
+    if (!rndIc) return chipReply(0x6985);
+    if (command.data?.length !== AUTH_DATA_LENGTH) return chipReply(0x6700);
     const s = openCryptogram(this.keys, command.data);
-    if (!s || !timingSafeEqual(s.subarray(8, 16), rndIc)) return reply(0x6300);
+    if (!s || !timingSafeEqual(s.subarray(8, 16), rndIc)) return chipReply(0x6300);
     const rndIfd = s.subarray(0, 8);
     const kIc = this.options.kIc ?? new Uint8Array(randomBytes(KEY_MATERIAL_LENGTH));
     const data = authenticate(this.keys, concatBytes(rndIc, rndIfd, kIc));

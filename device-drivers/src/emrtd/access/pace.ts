@@ -12,8 +12,20 @@ import { deriveKey, KDF_ENC, KDF_MAC, KDF_PACE, type KeyAlgorithm } from '../cry
 import type { PaceInfo } from '../security-infos-types.js';
 import { SecureMessaging } from '../sm/secure-messaging.js';
 import { decodeTlv, decodeTlvList, encodeTlv, findTlv } from '../tlv.js';
+import { chipReply, type ChipAccessResult, type ChipProtocol } from '../chip-side.js';
+import {
+  CLA_CHAINING,
+  dynamicAuthenticationObjects,
+  generalAuthenticate,
+  INS_GENERAL_AUTHENTICATE,
+  INS_MANAGE_SECURITY_ENVIRONMENT,
+  isMseSet,
+  MSE_AUTHENTICATION_TEMPLATE,
+  MSE_SET_MUTUAL,
+  mseSetAt,
+  TAG_DYNAMIC_AUTH_DATA,
+} from '../iso7816/security-commands.js';
 import { accessKeyRejected, CardStatusError, isAccessKeyRejected } from '../iso7816/status.js';
-import type { ChipAccessResult } from './bac.js';
 
 /**
  * PACE v2 with ECDH Generic Mapping (ICAO 9303-11 §4.4): MSE:Set AT, then four chained GENERAL AUTHENTICATE
@@ -25,10 +37,6 @@ const CIPHER_BY_OID_SUFFIX: Record<string, KeyAlgorithm> = { '1': '3DES', '2': '
 const BLOCK_SIZE: Record<KeyAlgorithm, number> = { '3DES': 8, 'AES-128': 16, 'AES-192': 16, 'AES-256': 16 };
 const NONCE_LENGTH = 16;
 
-const INS_MSE = 0x22;
-const INS_GENERAL_AUTHENTICATE = 0x86;
-const CLA_CHAINING = 0x10;
-const TAG_DYNAMIC_AUTH_DATA = 0x7c;
 const TAG_PUBLIC_KEY = 0x7f49;
 const TAG_EC_POINT = 0x86;
 /** Data objects inside 7C, per step: what the terminal sends and what the chip answers. */
@@ -136,17 +144,17 @@ export interface PaceParameters {
 }
 
 /** Sends one GENERAL AUTHENTICATE step (0-based) and returns the data object the chip answers with. */
-async function generalAuthenticate(transceiver: ApduTransceiver, step: 0 | 1 | 2 | 3, payload: Uint8Array): Promise<Uint8Array> {
+async function authenticationStep(transceiver: ApduTransceiver, step: 0 | 1 | 2 | 3, payload: Uint8Array): Promise<Uint8Array> {
   const tags = STEP_TAGS[step];
   const inner = tags.command === undefined ? new Uint8Array(0) : encodeTlv(tags.command, payload);
-  const cla = step === 3 ? 0 : CLA_CHAINING;
-  const command = encodeCommand({ cla, ins: INS_GENERAL_AUTHENTICATE, p1: 0, p2: 0, data: encodeTlv(TAG_DYNAMIC_AUTH_DATA, inner), le: 256 });
+  // The last step ends the chain.
+  const command = encodeCommand(generalAuthenticate(inner, step !== 3));
   const { data, sw } = decodeResponse(await transceiver.transmit(command));
   const operation = `PACE GENERAL AUTHENTICATE step ${step + 1}`;
   if (step === 3 && isAccessKeyRejected(sw)) throw accessKeyRejected(operation, sw);
   if (sw !== 0x9000) throw new CardStatusError(operation, sw);
-  const dynamic = decodeTlv(data);
-  const answer = dynamic.tag === TAG_DYNAMIC_AUTH_DATA && dynamic.end === data.length ? findTlv(decodeTlvList(dynamic.value), tags.response) : undefined;
+  const objects = dynamicAuthenticationObjects(data);
+  const answer = objects ? findTlv(objects, tags.response) : undefined;
   if (!answer) throw paceFailed(`${operation}: answer is not 7C { ${tags.response.toString(16).toUpperCase()} .. }`);
   return answer.value;
 }
@@ -163,27 +171,27 @@ export async function performPace(transceiver: ApduTransceiver, parameters: Pace
     encodeTlv(0x83, Uint8Array.of(PACE_KEY_REFERENCE[password.kind])),
     options.sendParameterId === false ? new Uint8Array(0) : encodeTlv(0x84, Uint8Array.of(domain.parameterId)),
   );
-  const mseAnswer = decodeResponse(await transceiver.transmit(encodeCommand({ cla: 0, ins: INS_MSE, p1: 0xc1, p2: 0xa4, data: mse })));
+  const mseAnswer = decodeResponse(await transceiver.transmit(encodeCommand(mseSetAt(MSE_SET_MUTUAL, mse))));
   if (mseAnswer.sw !== 0x9000) throw new CardStatusError('PACE MSE:Set AT', mseAnswer.sw);
 
-  const z = await generalAuthenticate(transceiver, 0, new Uint8Array(0));
+  const z = await authenticationStep(transceiver, 0, new Uint8Array(0));
   if (z.length === 0 || z.length % BLOCK_SIZE[suite.algorithm] !== 0) throw paceFailed(`encrypted nonce of ${z.length} bytes`);
   const nonce = nonceCipher(suite.algorithm, kPi, true, z);
 
   const skMap = privateScalar(domain, options.mapPrivateKey);
   const pkMap = domain.Point.BASE.multiply(skMap);
-  const pkMapIc = decodePoint(domain, await generalAuthenticate(transceiver, 1, encodePoint(pkMap)));
+  const pkMapIc = decodePoint(domain, await authenticationStep(transceiver, 1, encodePoint(pkMap)));
   if (!pkMapIc || pkMapIc.equals(pkMap)) throw paceFailed('the chip mapping key is not a valid point of its own');
   const generator = mapGenerator(domain, nonce, pkMapIc.multiply(skMap));
   if (!generator) throw paceFailed('the mapped generator is the point at infinity');
 
   const skDh = privateScalar(domain, options.agreementPrivateKey);
   const pkDh = generator.multiply(skDh);
-  const pkDhIc = decodePoint(domain, await generalAuthenticate(transceiver, 2, encodePoint(pkDh)));
+  const pkDhIc = decodePoint(domain, await authenticationStep(transceiver, 2, encodePoint(pkDh)));
   if (!pkDhIc || pkDhIc.equals(pkDh)) throw paceFailed('the chip key-agreement key is not a valid point of its own');
   const keys = sessionKeys(suite, pkDhIc.multiply(skDh));
 
-  const tokenIc = await generalAuthenticate(transceiver, 3, authToken(suite, keys.kMac, pkDhIc));
+  const tokenIc = await authenticationStep(transceiver, 3, authToken(suite, keys.kMac, pkDhIc));
   const expected = authToken(suite, keys.kMac, pkDh);
   if (tokenIc.length !== expected.length || !timingSafeEqual(tokenIc, expected)) throw paceFailed('the chip authentication token does not verify');
   return SecureMessaging.fromKeys(suite.algorithm, keys.kEnc, keys.kMac, new Uint8Array(BLOCK_SIZE[suite.algorithm]));
@@ -210,14 +218,12 @@ type ChipState =
   | { step: 2; generator: EcPoint }
   | { step: 3; pkDhIfd: EcPoint; pkDh: EcPoint; kEnc: Uint8Array; kMac: Uint8Array };
 
-const chipReply = (sw: number, data: Uint8Array = new Uint8Array(0)): ChipAccessResult => ({ response: { data, sw } });
-
 /**
  * Chip side of PACE for a virtual card: answers MSE:Set AT and the four GENERAL AUTHENTICATE steps from its CAN /
  * MRZ_information and PaceInfo. Any error resets the protocol; a wrong terminal token answers 6300 and gives no
  * session.
  */
-export class PaceChip {
+export class PaceChip implements ChipProtocol {
   private readonly suite: PaceSuite;
   private state: ChipState | undefined;
 
@@ -230,20 +236,19 @@ export class PaceChip {
 
   /** True for the commands this class answers (MSE:Set AT for authentication, GENERAL AUTHENTICATE). */
   handles(command: CommandApdu): boolean {
-    return (command.cla & ~CLA_CHAINING) === 0 && ((command.ins === INS_MSE && command.p1 === 0xc1 && command.p2 === 0xa4) || command.ins === INS_GENERAL_AUTHENTICATE);
+    return (command.cla & ~CLA_CHAINING) === 0 && (isMseSet(command, MSE_SET_MUTUAL, MSE_AUTHENTICATION_TEMPLATE) || command.ins === INS_GENERAL_AUTHENTICATE);
   }
 
   process(command: CommandApdu): ChipAccessResult {
     const state = this.state;
     this.state = undefined;
     try {
-      if (command.ins === INS_MSE) return this.setAuthenticationTemplate(command);
+      if (command.ins === INS_MANAGE_SECURITY_ENVIRONMENT) return this.setAuthenticationTemplate(command);
       if (command.ins !== INS_GENERAL_AUTHENTICATE || !state) return chipReply(0x6985);
       const expectedCla = state.step === 3 ? 0 : CLA_CHAINING;
       if (command.cla !== expectedCla || command.p1 !== 0 || command.p2 !== 0) return chipReply(0x6985);
-      const dynamic = decodeTlv(command.data ?? new Uint8Array(0));
-      if (dynamic.tag !== TAG_DYNAMIC_AUTH_DATA || dynamic.end !== command.data?.length) return chipReply(0x6a80);
-      const objects = decodeTlvList(dynamic.value);
+      const objects = dynamicAuthenticationObjects(command.data ?? new Uint8Array(0));
+      if (!objects) return chipReply(0x6a80);
       const tag = STEP_TAGS[state.step].command;
       const input = tag === undefined ? new Uint8Array(0) : findTlv(objects, tag)?.value;
       if (!input || objects.length !== (tag === undefined ? 0 : 1)) return chipReply(0x6a80);
@@ -255,7 +260,7 @@ export class PaceChip {
   }
 
   private setAuthenticationTemplate(command: CommandApdu): ChipAccessResult {
-    if (command.cla !== 0 || command.p1 !== 0xc1 || command.p2 !== 0xa4) return chipReply(0x6a86);
+    if (command.cla !== 0 || !isMseSet(command, MSE_SET_MUTUAL, MSE_AUTHENTICATION_TEMPLATE)) return chipReply(0x6a86);
     if (!command.data) return chipReply(0x6a80);
     const objects = decodeTlvList(command.data);
     const value = (tag: number): Uint8Array | undefined => findTlv(objects, tag)?.value;

@@ -2,9 +2,10 @@ import { constants, createHash, createPublicKey, privateEncrypt, publicDecrypt, 
 import { isKioskError, KioskError } from '@kiosk/common';
 import { encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
-import type { ChipAccessResult } from '../access/bac.js';
 import { concatBytes, toHex } from '../bytes.js';
+import { chipReply, type ChipAccessResult, type ChipProtocol } from '../chip-side.js';
 import { isOpenSslError } from '../crypto/openssl-errors.js';
+import { INS_INTERNAL_AUTHENTICATE, internalAuthenticate } from '../iso7816/security-commands.js';
 import { expectSuccess } from '../iso7816/status.js';
 import { parseSubjectPublicKeyInfo, type ActiveAuthenticationKey } from '../lds/dg15.js';
 import { ecPublicKeyObject, readEcPublicKey, type EcPublicKey } from './chip-authentication.js';
@@ -14,7 +15,6 @@ import { ecPublicKeyObject, readEcPublicKey, type EcPublicKey } from './chip-aut
  * whose public half is in DG15. RSA keys sign with ISO/IEC 9796-2 digital signature scheme 1 (partial message
  * recovery); EC keys with plain ECDSA (r || s, BSI TR-03111) using the hash DG14's ActiveAuthenticationInfo names.
  */
-const INS_INTERNAL_AUTHENTICATE = 0x88;
 const CHALLENGE_LENGTH = 8;
 /** ISO/IEC 9796-2 header of a partially recoverable message whose M1 fills the representative (no padding). */
 const HEADER_PARTIAL_RECOVERY = 0x6a;
@@ -184,7 +184,7 @@ export async function performActiveAuthentication(
   const verifySignature = signatureVerifier(dg15PublicKey, options.signatureAlgorithm);
   const challenge = options.challenge ?? new Uint8Array(randomBytes(CHALLENGE_LENGTH));
   if (challenge.length !== CHALLENGE_LENGTH) throw new RangeError(`the challenge has ${CHALLENGE_LENGTH} bytes, got ${challenge.length}`);
-  const command = encodeCommand({ cla: 0, ins: INS_INTERNAL_AUTHENTICATE, p1: 0, p2: 0, data: challenge, le: 256 });
+  const command = encodeCommand(internalAuthenticate(challenge));
   const { data: signature } = expectSuccess('AA INTERNAL AUTHENTICATE', await channel.transmit(command));
   return verifySignature(challenge, signature);
 }
@@ -216,10 +216,8 @@ function signIso9796(key: KeyObject, hash: ActiveAuthenticationHash, challenge: 
   return new Uint8Array(privateEncrypt({ key, padding: constants.RSA_NO_PADDING }, f));
 }
 
-const reply = (sw: number, data: Uint8Array = new Uint8Array(0)): ChipAccessResult => ({ response: { data, sw } });
-
 /** Chip side of Active Authentication for a virtual card: answers INTERNAL AUTHENTICATE with its private key. */
-export class ActiveAuthenticationChip {
+export class ActiveAuthenticationChip implements ChipProtocol {
   private readonly signingKey: KeyObject;
   private readonly hash: ActiveAuthenticationHash;
 
@@ -240,14 +238,14 @@ export class ActiveAuthenticationChip {
   }
 
   process(command: CommandApdu): ChipAccessResult {
-    if (command.ins !== INS_INTERNAL_AUTHENTICATE) return reply(0x6d00);
-    if (command.p1 !== 0 || command.p2 !== 0) return reply(0x6a86);
+    if (command.ins !== INS_INTERNAL_AUTHENTICATE) return chipReply(0x6d00);
+    if (command.p1 !== 0 || command.p2 !== 0) return chipReply(0x6a86);
     const challenge = command.data;
-    if (challenge?.length !== CHALLENGE_LENGTH) return reply(0x6700);
+    if (challenge?.length !== CHALLENGE_LENGTH) return chipReply(0x6700);
     const signature =
       this.signingKey.asymmetricKeyType === 'rsa'
         ? signIso9796(this.signingKey, this.hash, challenge)
         : new Uint8Array(sign(this.hash, challenge, { key: this.signingKey, dsaEncoding: 'ieee-p1363' }));
-    return reply(0x9000, signature);
+    return chipReply(0x9000, signature);
   }
 }

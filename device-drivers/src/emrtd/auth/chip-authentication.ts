@@ -4,10 +4,24 @@ import { bytesToNumberBE } from '@noble/curves/utils.js';
 import * as asn1js from 'asn1js';
 import { decodeResponse, encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
-import type { ChipAccessResult } from '../access/bac.js';
 import { bytesEqual, concatBytes, toHex } from '../bytes.js';
+import { chipReply, type ChipAccessResult, type ChipProtocol } from '../chip-side.js';
 import { CURVE_OID_BY_PARAMETER_ID, decodePoint, ecDomainById, encodePoint, randomScalar, scalarFromBytes, xCoordinate, type EcDomain, type EcPoint } from '../crypto/curves.js';
 import { deriveKey, KDF_ENC, KDF_MAC, type KeyAlgorithm } from '../crypto/kdf.js';
+import { selectFileCommand } from '../iso7816/file-commands.js';
+import {
+  dynamicAuthenticationObjects,
+  generalAuthenticate,
+  INS_GENERAL_AUTHENTICATE,
+  INS_MANAGE_SECURITY_ENVIRONMENT,
+  isMseSet,
+  MSE_AUTHENTICATION_TEMPLATE,
+  MSE_KEY_AGREEMENT_TEMPLATE,
+  MSE_SET_COMPUTATION,
+  mseSetAt,
+  mseSetKat,
+  TAG_DYNAMIC_AUTH_DATA,
+} from '../iso7816/security-commands.js';
 import { describeSw, expectSuccess } from '../iso7816/status.js';
 import type { ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo } from '../security-infos-types.js';
 import { SecureMessaging, SecureMessagingTransceiver } from '../sm/secure-messaging.js';
@@ -31,18 +45,12 @@ const CIPHER_BY_OID_SUFFIX: ReadonlyMap<string, KeyAlgorithm> = new Map([
   ['4', 'AES-256'],
 ]);
 
-const INS_MSE = 0x22;
-const INS_GENERAL_AUTHENTICATE = 0x86;
-const P1_MSE_SET_COMPUTE = 0x41;
-const P2_AUTHENTICATION_TEMPLATE = 0xa4;
-const P2_KEY_AGREEMENT_TEMPLATE = 0xa6;
 const TAG_MECHANISM = 0x80;
 const TAG_KEY_REFERENCE = 0x84;
 const TAG_EPHEMERAL_KEY_KAT = 0x91;
-const TAG_DYNAMIC_AUTH_DATA = 0x7c;
 const TAG_EPHEMERAL_KEY_GA = 0x80;
 /** EF.DG14, which the terminal has just read to get the CA key: it exists on every chip that offers CA. */
-const DG14_FILE_ID = Uint8Array.of(0x01, 0x0e);
+const DG14_FILE_ID = 0x010e;
 const NONE = new Uint8Array(0);
 
 const ID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
@@ -241,8 +249,7 @@ function isEmptyDynamicData(data: Uint8Array): boolean {
  * answer carries does not matter, only that it is protected with the new keys. Returns why it failed, if it did.
  */
 async function proveSessionKeys(card: ApduTransceiver, session: SecureMessaging): Promise<string | undefined> {
-  const select: CommandApdu = { cla: 0, ins: 0xa4, p1: 0x02, p2: 0x0c, data: DG14_FILE_ID };
-  const answer = await card.transmit(session.wrapCommand(select));
+  const answer = await card.transmit(session.wrapCommand(selectFileCommand(DG14_FILE_ID)));
   // A chip that could not verify our MAC (it derived other keys) answers a bare 6987/6988.
   if (answer.length === 2) return `the chip answered SELECT under the new keys with ${describeSw(decodeResponse(answer).sw)}, without secure messaging`;
   try {
@@ -284,14 +291,12 @@ export async function performChipAuthentication(
 
   if (suite.algorithm === '3DES') {
     const data = concatBytes(encodeTlv(TAG_EPHEMERAL_KEY_KAT, ephemeralKey), keyReference);
-    const command = encodeCommand({ cla: 0, ins: INS_MSE, p1: P1_MSE_SET_COMPUTE, p2: P2_KEY_AGREEMENT_TEMPLATE, data });
-    expectSuccess('CA MSE:Set KAT', await channel.transmit(command));
+    expectSuccess('CA MSE:Set KAT', await channel.transmit(encodeCommand(mseSetKat(data))));
   } else {
     const template = concatBytes(encodeTlv(TAG_MECHANISM, suite.oidValue), keyReference);
-    const mse = encodeCommand({ cla: 0, ins: INS_MSE, p1: P1_MSE_SET_COMPUTE, p2: P2_AUTHENTICATION_TEMPLATE, data: template });
-    expectSuccess('CA MSE:Set AT', await channel.transmit(mse));
-    const data = encodeTlv(TAG_DYNAMIC_AUTH_DATA, encodeTlv(TAG_EPHEMERAL_KEY_GA, ephemeralKey));
-    const answer = expectSuccess('CA GENERAL AUTHENTICATE', await channel.transmit(encodeCommand({ cla: 0, ins: INS_GENERAL_AUTHENTICATE, p1: 0, p2: 0, data, le: 256 })));
+    expectSuccess('CA MSE:Set AT', await channel.transmit(encodeCommand(mseSetAt(MSE_SET_COMPUTATION, template))));
+    const command = generalAuthenticate(encodeTlv(TAG_EPHEMERAL_KEY_GA, ephemeralKey));
+    const answer = expectSuccess('CA GENERAL AUTHENTICATE', await channel.transmit(encodeCommand(command)));
     if (!isEmptyDynamicData(answer.data)) return failed(`GENERAL AUTHENTICATE answered ${toHex(answer.data.subarray(0, 16))}.., CA version 1 expects 7C 00`);
   }
 
@@ -319,8 +324,6 @@ export interface ChipAuthenticationChipOptions {
   cloneKey?: KeyObject;
 }
 
-const reply = (sw: number, data: Uint8Array = NONE): ChipAccessResult => ({ response: { data, sw } });
-
 /**
  * Chip side of Chip Authentication for a virtual card, answering the commands once unwrapped from the current
  * SM session: MSE:Set KAT (3DES chips), or MSE:Set AT then GENERAL AUTHENTICATE. A successful key agreement
@@ -328,7 +331,7 @@ const reply = (sw: number, data: Uint8Array = NONE): ChipAccessResult => ({ resp
  * session keys, so the card must wrap `response` with its current session first and only then switch to
  * `session`; the terminal re-keys the same way after it has unwrapped that answer.
  */
-export class ChipAuthenticationChip {
+export class ChipAuthenticationChip implements ChipProtocol {
   private readonly algorithm: KeyAlgorithm;
   private readonly oidValue: Uint8Array;
   private readonly domain: EcDomain;
@@ -349,7 +352,7 @@ export class ChipAuthenticationChip {
 
   /** True for the commands this class answers: MSE:Set KAT / Set AT for computation, GENERAL AUTHENTICATE. */
   handles(command: CommandApdu): boolean {
-    const mse = command.ins === INS_MSE && command.p1 === P1_MSE_SET_COMPUTE && (command.p2 === P2_AUTHENTICATION_TEMPLATE || command.p2 === P2_KEY_AGREEMENT_TEMPLATE);
+    const mse = isMseSet(command, MSE_SET_COMPUTATION, MSE_AUTHENTICATION_TEMPLATE) || isMseSet(command, MSE_SET_COMPUTATION, MSE_KEY_AGREEMENT_TEMPLATE);
     return command.cla === 0 && (mse || command.ins === INS_GENERAL_AUTHENTICATE);
   }
 
@@ -357,20 +360,18 @@ export class ChipAuthenticationChip {
     const templateSet = this.templateSet;
     this.templateSet = false;
     try {
-      if (command.ins === INS_MSE && command.p2 === P2_KEY_AGREEMENT_TEMPLATE) return this.setKeyAgreementTemplate(command);
-      if (command.ins === INS_MSE) return this.setAuthenticationTemplate(command);
-      if (command.ins !== INS_GENERAL_AUTHENTICATE) return reply(0x6d00);
-      if (!templateSet) return reply(0x6985);
-      if (command.p1 !== 0 || command.p2 !== 0) return reply(0x6a86);
-      const data = command.data ?? NONE;
-      const dynamic = decodeTlv(data);
-      if (dynamic.tag !== TAG_DYNAMIC_AUTH_DATA || dynamic.end !== data.length) return reply(0x6a80);
-      const objects = decodeTlvList(dynamic.value);
+      if (command.ins === INS_MANAGE_SECURITY_ENVIRONMENT && command.p2 === MSE_KEY_AGREEMENT_TEMPLATE) return this.setKeyAgreementTemplate(command);
+      if (command.ins === INS_MANAGE_SECURITY_ENVIRONMENT) return this.setAuthenticationTemplate(command);
+      if (command.ins !== INS_GENERAL_AUTHENTICATE) return chipReply(0x6d00);
+      if (!templateSet) return chipReply(0x6985);
+      if (command.p1 !== 0 || command.p2 !== 0) return chipReply(0x6a86);
+      const objects = dynamicAuthenticationObjects(command.data ?? NONE);
+      if (!objects) return chipReply(0x6a80);
       const ephemeralKey = objects.length === 1 ? findTlv(objects, TAG_EPHEMERAL_KEY_GA)?.value : undefined;
-      if (!ephemeralKey) return reply(0x6a80);
+      if (!ephemeralKey) return chipReply(0x6a80);
       return this.agree(ephemeralKey, encodeTlv(TAG_DYNAMIC_AUTH_DATA));
     } catch (err) {
-      if (isKioskError(err, 'TLV_MALFORMED')) return reply(0x6a80);
+      if (isKioskError(err, 'TLV_MALFORMED')) return chipReply(0x6a80);
       throw err;
     }
   }
@@ -378,18 +379,18 @@ export class ChipAuthenticationChip {
   private setAuthenticationTemplate(command: CommandApdu): ChipAccessResult {
     const objects = decodeTlvList(command.data ?? NONE);
     const mechanism = findTlv(objects, TAG_MECHANISM)?.value;
-    if (!mechanism || !bytesEqual(mechanism, this.oidValue)) return reply(0x6a80);
-    if (!this.acceptsKeyReference(findTlv(objects, TAG_KEY_REFERENCE)?.value)) return reply(0x6a88);
+    if (!mechanism || !bytesEqual(mechanism, this.oidValue)) return chipReply(0x6a80);
+    if (!this.acceptsKeyReference(findTlv(objects, TAG_KEY_REFERENCE)?.value)) return chipReply(0x6a88);
     this.templateSet = true;
-    return reply(0x9000);
+    return chipReply(0x9000);
   }
 
   private setKeyAgreementTemplate(command: CommandApdu): ChipAccessResult {
-    if (this.algorithm !== '3DES') return reply(0x6985);
+    if (this.algorithm !== '3DES') return chipReply(0x6985);
     const objects = decodeTlvList(command.data ?? NONE);
     const ephemeralKey = findTlv(objects, TAG_EPHEMERAL_KEY_KAT)?.value;
-    if (!ephemeralKey) return reply(0x6a80);
-    if (!this.acceptsKeyReference(findTlv(objects, TAG_KEY_REFERENCE)?.value)) return reply(0x6a88);
+    if (!ephemeralKey) return chipReply(0x6a80);
+    if (!this.acceptsKeyReference(findTlv(objects, TAG_KEY_REFERENCE)?.value)) return chipReply(0x6a88);
     return this.agree(ephemeralKey, NONE);
   }
 
@@ -400,7 +401,7 @@ export class ChipAuthenticationChip {
 
   private agree(ephemeralKey: Uint8Array, answer: Uint8Array): ChipAccessResult {
     const point = decodePoint(this.domain, ephemeralKey);
-    if (!point) return reply(0x6a80);
+    if (!point) return chipReply(0x6a80);
     const secret = new Uint8Array(diffieHellman({ privateKey: this.agreementKey, publicKey: ecPublicKeyObject({ domain: this.domain, point }) }));
     return { response: { data: answer, sw: 0x9000 }, session: sessionFromSecret(this.algorithm, secret) };
   }

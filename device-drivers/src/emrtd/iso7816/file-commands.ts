@@ -1,4 +1,4 @@
-import { encodeCommand } from '../../smartcard/apdu.js';
+import { encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
 import { decodeTlv, encodeTlv } from '../tlv.js';
 import { expectSuccess } from './status.js';
@@ -12,12 +12,19 @@ export async function selectApplication(card: ApduTransceiver, aid: Uint8Array =
 }
 
 /**
- * SELECT an elementary file by its identifier under the current DF (P1 02). We never select the MF first:
- * CCCD chips answer SELECT MF with 6D00, and EF.CardAccess is reachable directly.
+ * SELECT of an elementary file by its identifier under the current DF (P1 02), no response data (P2 0C); also
+ * what Chip Authentication sends to prove the new session keys.
+ */
+export function selectFileCommand(fileId: number): CommandApdu {
+  return { cla: 0, ins: 0xa4, p1: 0x02, p2: 0x0c, data: Uint8Array.of(fileId >> 8, fileId & 0xff) };
+}
+
+/**
+ * SELECT an elementary file by its identifier under the current DF. We never select the MF first: CCCD chips
+ * answer SELECT MF with 6D00, and EF.CardAccess is reachable directly.
  */
 export async function selectFile(card: ApduTransceiver, fileId: number, name: string): Promise<void> {
-  const data = Uint8Array.of(fileId >> 8, fileId & 0xff);
-  expectSuccess(`SELECT ${name}`, await card.transmit(encodeCommand({ cla: 0, ins: 0xa4, p1: 0x02, p2: 0x0c, data })));
+  expectSuccess(`SELECT ${name}`, await card.transmit(encodeCommand(selectFileCommand(fileId))));
 }
 
 /** Largest offset READ BINARY (B0) can address in P1-P2; beyond it the odd INS B1 carries the offset in DO54. */

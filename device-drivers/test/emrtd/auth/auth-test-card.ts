@@ -1,17 +1,13 @@
 import { isKioskError } from '@kiosk/common';
 import { decodeCommand, encodeResponse, type CommandApdu, type ResponseApdu } from '../../../src/smartcard/apdu.js';
 import type { ApduTransceiver } from '../../../src/smartcard/transceiver.js';
-import type { ChipAccessResult } from '../../../src/emrtd/access/bac.js';
+import type { ChipAccessResult, ChipProtocol } from '../../../src/emrtd/chip-side.js';
 import { BacChip, performBac } from '../../../src/emrtd/access/bac.js';
 import { PaceChip, performPace } from '../../../src/emrtd/access/pace.js';
 import type { PaceInfo } from '../../../src/emrtd/security-infos-types.js';
 import { SecureMessagingTransceiver, type SecureMessaging } from '../../../src/emrtd/sm/secure-messaging.js';
 
-/** A chip-side protocol the card routes commands to (BacChip, PaceChip, ActiveAuthenticationChip, ...). */
-export interface ChipProtocol {
-  handles(command: CommandApdu): boolean;
-  process(command: CommandApdu): ChipAccessResult;
-}
+export type { ChipProtocol };
 
 const NONE = new Uint8Array(0);
 
