@@ -3,13 +3,12 @@ import type { ApduTransceiver } from '../smartcard/transceiver.js';
 import { parseAtr } from '../smartcard/atr.js';
 import { performBac, type BacOptions } from './access/bac.js';
 import { performPace } from './access/pace.js';
-import type { AccessKey } from './access/access-keys.js';
+import { bacMrzInformation, pacePassword, type AccessKey } from './access/access-keys.js';
 import { DeviationLog, type ChipDeviation } from './deviations.js';
 import { selectApplication } from './iso7816/file-commands.js';
 import { CardStatusError, isStatus } from './iso7816/status.js';
 import { defaultReadPlan, PartialReadError, readElementaryFile, type FileProgress, type ReadPlan } from './lds/file-reader.js';
 import { LDS_FILES, type LdsFile } from './lds/files.js';
-import { mrzInformation } from './lds/mrz.js';
 import { paceProtocol, parseSecurityInfos } from './lds/security-infos.js';
 import type { PaceInfo } from './security-infos-types.js';
 import { SecureMessagingTransceiver, UnprotectedResponseError, type SecureMessaging } from './sm/secure-messaging.js';
@@ -106,14 +105,13 @@ interface Session {
 /** Access control with one key: PACE when the card offers it (then SELECT of the application under SM), else BAC. */
 async function establish(card: ApduTransceiver, key: AccessKey, paceInfo: PaceInfo | undefined, bac: BacOptions | undefined): Promise<SecureMessaging> {
   if (paceInfo) {
-    const password = key.kind === 'can' ? { kind: 'can' as const, can: key.can } : { kind: 'mrz' as const, mrzInformation: mrzInformation(key.documentNumber, key.dateOfBirth, key.dateOfExpiry) };
-    const sm = await performPace(card, { paceInfo, password });
+    const sm = await performPace(card, { paceInfo, password: pacePassword(key) });
     await selectApplication(new SecureMessagingTransceiver(card, sm));
     return sm;
   }
-  if (key.kind === 'can') throw new KioskError('CARD_UNSUPPORTED', 'BAC needs MRZ data, not a CAN');
+  const mrz = bacMrzInformation(key);
   await selectApplication(card);
-  return performBac(card, mrzInformation(key.documentNumber, key.dateOfBirth, key.dateOfExpiry), bac);
+  return performBac(card, mrz, bac);
 }
 
 async function openSession(card: ApduTransceiver, keys: AccessKey[], paceInfo: PaceInfo | undefined, allowBac: boolean, log: DeviationLog, bac?: BacOptions): Promise<Session> {

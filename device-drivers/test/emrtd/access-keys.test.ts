@@ -3,17 +3,22 @@ import fc from 'fast-check';
 import { isKioskError } from '@kiosk/common';
 import {
   accessKeyFromOptions,
+  bacMrzInformation,
   canKey,
   cccdAccessKeys,
   decodeCccdIdNumber,
   isCalendarDate,
   isMrzDate,
   mrzKey,
+  pacePassword,
   parseMrzArgument,
   validateAccessKey,
   type CalendarDate,
 } from '../../src/emrtd/access/access-keys.js';
+import { pacePasswordKey } from '../../src/emrtd/access/pace.js';
+import { toHex } from '../../src/emrtd/bytes.js';
 import { mrzInformation } from '../../src/emrtd/lds/mrz.js';
+import { ICAO_APPENDIX_D, ICAO_APPENDIX_G1 } from '../../src/testing/icao-9303-vectors.js';
 
 /** Fixed seed: the same cases on every run. */
 const SEED = 9303;
@@ -61,6 +66,35 @@ describe('access keys', () => {
     expect(decodeCccdIdNumber('079196004217')).toEqual({ provinceCode: '079', sex: 'female', birthYear: 1996 });
     expect(decodeCccdIdNumber('036305001122')).toEqual({ provinceCode: '036', sex: 'female', birthYear: 2005 });
     expect(() => decodeCccdIdNumber('07919600421')).toThrow(usage);
+  });
+});
+
+describe('keys as the access protocols take them', () => {
+  it('gives PACE the CAN as it is, and MRZ_information for an MRZ key (Appendix G.1 password key)', () => {
+    expect(pacePassword(canKey('004217'))).toEqual({ kind: 'can', can: '004217' });
+    const password = pacePassword(mrzKey('T22000129', '640812', '101031'));
+    expect(password).toEqual({ kind: 'mrz', mrzInformation: ICAO_APPENDIX_G1.MRZ_INFORMATION });
+    expect(toHex(pacePasswordKey(password))).toBe('7E2D2A41C74EA0B38CD36F863939BFA8E9032AAD');
+  });
+
+  it('gives BAC MRZ_information (Appendix D.2), and refuses a CAN with CARD_UNSUPPORTED', () => {
+    expect(bacMrzInformation(mrzKey('L898902C<', '690806', '940623'))).toBe(ICAO_APPENDIX_D.MRZ_INFORMATION);
+    expect(() => bacMrzInformation(canKey('004217'))).toThrow(expect.objectContaining({ code: 'CARD_UNSUPPORTED', message: 'BAC needs MRZ data, not a CAN' }));
+  });
+
+  it('derives the same MRZ_information for PACE and BAC from any valid MRZ key', () => {
+    const mrzChar = fc.constantFrom(...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<');
+    const yymmdd = fc.date({ min: new Date('1930-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(2, 10).replaceAll('-', ''));
+    const key = fc
+      .tuple(fc.string({ unit: mrzChar, minLength: 1, maxLength: 22 }).filter((n) => !/^<+$/.test(n)), yymmdd, yymmdd)
+      .map(([number, dob, doe]) => mrzKey(number, dob, doe));
+    fc.assert(
+      fc.property(key, (k) => {
+        const password = pacePassword(k);
+        return password.kind === 'mrz' && password.mrzInformation === bacMrzInformation(k) && password.mrzInformation === mrzInformation(k.documentNumber, k.dateOfBirth, k.dateOfExpiry);
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
   });
 });
 

@@ -1,4 +1,6 @@
 import { KioskError } from '@kiosk/common';
+import { mrzInformation } from '../lds/mrz.js';
+import type { PacePassword } from './pace.js';
 
 /**
  * The keys that open a chip: a CAN (PACE) or the MRZ triple (BAC, or PACE with the MRZ password), their
@@ -78,6 +80,20 @@ export function mrzKey(documentNumber: string, dateOfBirth: string, dateOfExpiry
 /** Checks a key built elsewhere (e.g. from JSON); USAGE if invalid. */
 export function validateAccessKey(key: AccessKey): AccessKey {
   return key.kind === 'can' ? canKey(key.can) : mrzKey(key.documentNumber, key.dateOfBirth, key.dateOfExpiry);
+}
+
+/** The PACE password a key stands for: the CAN as it is, the MRZ triple as MRZ_information (ICAO 9303-11 §4.4). */
+export function pacePassword(key: AccessKey): PacePassword {
+  return key.kind === 'can' ? { kind: 'can', can: key.can } : { kind: 'mrz', mrzInformation: mrzInformation(key.documentNumber, key.dateOfBirth, key.dateOfExpiry) };
+}
+
+/**
+ * The MRZ_information BAC derives its keys from (ICAO 9303-11 §4.3). BAC has no CAN variant, so a CAN is
+ * CARD_UNSUPPORTED: the card, not the key, is what cannot be opened with it.
+ */
+export function bacMrzInformation(key: AccessKey): string {
+  if (key.kind === 'can') throw new KioskError('CARD_UNSUPPORTED', 'BAC needs MRZ data, not a CAN');
+  return mrzInformation(key.documentNumber, key.dateOfBirth, key.dateOfExpiry);
 }
 
 /** The value of `--mrz DOCNO,YYMMDD,YYMMDD` (document number, date of birth, date of expiry). */
