@@ -13,18 +13,7 @@ import type { PaceInfo } from '../security-infos-types.js';
 import { SecureMessaging } from '../sm/secure-messaging.js';
 import { decodeTlv, decodeTlvList, encodeTlv, findTlv } from '../tlv.js';
 import { chipReply, type ChipAccessResult, type ChipProtocol } from '../chip-side.js';
-import {
-  CLA_CHAINING,
-  dynamicAuthenticationObjects,
-  generalAuthenticate,
-  INS_GENERAL_AUTHENTICATE,
-  INS_MANAGE_SECURITY_ENVIRONMENT,
-  isMseSet,
-  MSE_AUTHENTICATION_TEMPLATE,
-  MSE_SET_MUTUAL,
-  mseSetAt,
-  TAG_DYNAMIC_AUTH_DATA,
-} from '../iso7816/security-commands.js';
+import { CLA_CHAINING, dynamicAuthenticationObjects, generalAuthenticate, INS_GENERAL_AUTHENTICATE, INS_MANAGE_SECURITY_ENVIRONMENT, isMseSet, MSE_AUTHENTICATION_TEMPLATE, MSE_SET_MUTUAL, mseSetAt, TAG_DYNAMIC_AUTH_DATA } from '../iso7816/security-commands.js';
 import { accessKeyRejected, CardStatusError, isAccessKeyRejected } from '../iso7816/status.js';
 
 /**

@@ -9,19 +9,7 @@ import { chipReply, type ChipAccessResult, type ChipProtocol } from '../chip-sid
 import { CURVE_OID_BY_PARAMETER_ID, decodePoint, ecDomainById, encodePoint, randomScalar, scalarFromBytes, xCoordinate, type EcDomain, type EcPoint } from '../crypto/curves.js';
 import { deriveKey, KDF_ENC, KDF_MAC, type KeyAlgorithm } from '../crypto/kdf.js';
 import { selectFileCommand } from '../iso7816/file-commands.js';
-import {
-  dynamicAuthenticationObjects,
-  generalAuthenticate,
-  INS_GENERAL_AUTHENTICATE,
-  INS_MANAGE_SECURITY_ENVIRONMENT,
-  isMseSet,
-  MSE_AUTHENTICATION_TEMPLATE,
-  MSE_KEY_AGREEMENT_TEMPLATE,
-  MSE_SET_COMPUTATION,
-  mseSetAt,
-  mseSetKat,
-  TAG_DYNAMIC_AUTH_DATA,
-} from '../iso7816/security-commands.js';
+import { dynamicAuthenticationObjects, generalAuthenticate, INS_GENERAL_AUTHENTICATE, INS_MANAGE_SECURITY_ENVIRONMENT, isMseSet, MSE_AUTHENTICATION_TEMPLATE, MSE_KEY_AGREEMENT_TEMPLATE, MSE_SET_COMPUTATION, mseSetAt, mseSetKat, TAG_DYNAMIC_AUTH_DATA } from '../iso7816/security-commands.js';
 import { describeSw, expectSuccess } from '../iso7816/status.js';
 import type { ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo } from '../security-infos-types.js';
 import { SecureMessaging, SecureMessagingTransceiver } from '../sm/secure-messaging.js';
