@@ -1,6 +1,4 @@
 // The eMRTD / CCCD card stack, layer by layer (see docs/ARCHITECTURE.md): @kiosk/device-drivers/emrtd
-export { concatBytes, fromHex, toHex, bytesEqual } from './bytes.js';
-export { decodeTlv, decodeTlvList, decodeHeader, encodeTlv, encodeLength, findTlv, isConstructed, type Tlv } from './tlv.js';
 export { deriveKey, KDF_ENC, KDF_MAC, KDF_PACE, type KeyAlgorithm } from './crypto/kdf.js';
 export { ecDomainById, encodePoint, decodePoint, type EcDomain, type EcPoint } from './crypto/curves.js';
 export { SecureMessaging, SecureMessagingTransceiver, UnprotectedResponseError } from './sm/secure-messaging.js';

@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import sharp from 'sharp';
 import { isKioskError } from '@kiosk/common';
-import { concatBytes, toHex } from '../../src/emrtd/bytes.js';
-import { encodeTlv } from '../../src/emrtd/tlv.js';
+import { concatBytes, toHex } from '../../src/encoding/bytes.js';
+import { encodeTlv } from '../../src/encoding/tlv.js';
 import { decodeFaceImage, encodeDg2, parseDg2, type FaceImage } from '../../src/emrtd/lds/dg2.js';
 import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';
 

@@ -4,14 +4,14 @@ import { bytesToNumberBE } from '@noble/curves/utils.js';
 import * as asn1js from 'asn1js';
 import { decodeResponse, encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
-import { bytesEqual, concatBytes } from '../bytes.js';
+import { bytesEqual, concatBytes } from '../../encoding/bytes.js';
 import { aesCbcDecrypt, aesCbcEncrypt, aesCmac8 } from '../crypto/aes.js';
 import { decodePoint, ecDomainById, encodePoint, randomScalar, scalarFromBytes, xCoordinate, type EcDomain, type EcPoint } from '../crypto/curves.js';
 import { retailMac, tdesCbcDecrypt, tdesCbcEncrypt } from '../crypto/des.js';
 import { deriveKey, KDF_ENC, KDF_MAC, KDF_PACE, type KeyAlgorithm } from '../crypto/kdf.js';
 import type { PaceInfo } from '../security-infos-types.js';
 import { SecureMessaging } from '../sm/secure-messaging.js';
-import { decodeTlv, decodeTlvList, encodeTlv, findTlv } from '../tlv.js';
+import { decodeTlv, decodeTlvList, encodeTlv, findTlv } from '../../encoding/tlv.js';
 import { accessKeyRejected, CardStatusError, isAccessKeyRejected } from '../iso7816/status.js';
 import type { ChipAccessResult } from './bac.js';
 

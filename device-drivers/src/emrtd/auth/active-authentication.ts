@@ -3,7 +3,7 @@ import { isKioskError, KioskError } from '@kiosk/common';
 import { encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
 import type { ChipAccessResult } from '../access/bac.js';
-import { concatBytes, toHex } from '../bytes.js';
+import { concatBytes, toHex } from '../../encoding/bytes.js';
 import { isOpenSslError } from '../crypto/openssl-errors.js';
 import { expectSuccess } from '../iso7816/status.js';
 import { parseSubjectPublicKeyInfo, type ActiveAuthenticationKey } from '../lds/dg15.js';

@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { KioskError } from '@kiosk/common';
 import sharp from 'sharp';
-import { concatBytes } from '../bytes.js';
-import { decodeTlv, decodeTlvList, encodeTlv, type Tlv } from '../tlv.js';
+import { concatBytes } from '../../encoding/bytes.js';
+import { ASN1_TAG } from '../../encoding/der.js';
+import { decodeTlv, decodeTlvList, encodeTlv, type Tlv } from '../../encoding/tlv.js';
 import { dataGroupFile, decodeSmallUnsigned, encodeSmallUnsigned, ldsMalformed, unwrapLdsFile, wrapLdsFile } from './files.js';
 
 /**
@@ -36,7 +37,6 @@ const TAG_TEMPLATE = 0x7f60;
 const TAG_HEADER = 0xa1;
 const TAG_DATA_BLOCK = 0x5f2e;
 const TAG_DATA_BLOCK_ENCIPHERED = 0x7f2e;
-const TAG_INTEGER = 0x02;
 
 /** ISO/IEC 19794-5:2005 sizes: general header, facial information, feature point, image information. */
 const RECORD_HEADER = 14;
@@ -113,7 +113,7 @@ export function parseDg2(bytes: Uint8Array): FaceImage[] {
   const group = decodeTlv(content, 0);
   if (group.tag !== TAG_GROUP || group.end !== content.length) malformed('content is not one 7F61 biometric information group');
   const [countTlv, ...templates] = decodeTlvList(group.value);
-  if (countTlv?.tag !== TAG_INTEGER) malformed('7F61 does not start with the 02 instance count');
+  if (countTlv?.tag !== ASN1_TAG.INTEGER) malformed('7F61 does not start with the 02 instance count');
   const count = decodeSmallUnsigned(countTlv, FILE, 'instance count');
   if (count !== templates.length) malformed(`instance count is ${count}, the group holds ${templates.length} templates`);
   if (count === 0) malformed('no face');
