@@ -24,7 +24,7 @@ export const ERROR_CODES = {
   LDS_MALFORMED: 'A card file (EF.COM, DG1, DG2, DG13, ...) does not have the structure its standard defines.',
   TRUST_FILE_INVALID: 'A file offered to the trust store holds no certificate or CRL, or a certificate that is not a CA certificate.',
   TRUST_SOURCE_UNTRUSTED: 'A CSCA master list was refused: its CMS signature fails, its signer certificate is not valid, or it does not chain to a trusted or pinned CSCA.',
-  IMAGE_DECODE_FAILED: 'A face image from the card could not be decoded.',
+  IMAGE_DECODE_FAILED: 'An image (JPEG, JPEG 2000, PNG or another format) could not be decoded, or its pixels do not match its stated size.',
   QR_NOT_FOUND: 'No readable QR code was found in the image or frame (none there, or too damaged to decode).',
   QR_DECODE_FAILED: 'A QR decoder could not be loaded or failed while decoding (not "no code found").',
   QR_FORMAT_INVALID: 'QR text claims a known format (CCCD QR) but fails its validation (fields, dates, ID structure).',

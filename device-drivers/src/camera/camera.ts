@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { KioskError } from '@kiosk/common';
-import type { RawImage } from './raw-image.js';
+import type { RawImage } from '../image/raw-image.js';
 
 /** One captured frame: its pixels, when it was captured and its place in the stream. */
 export interface CameraFrame extends RawImage {

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { KioskError } from '@kiosk/common';
 import { Camera, type CameraFrame } from './camera.js';
-import { assertRawImage, readImageFile, type RawImage } from './raw-image.js';
+import { assertRawImage, readImageFile, type RawImage } from '../image/index.js';
 
 /** Extensions taken from a directory source (sharp decodes them all). */
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif']);
@@ -82,7 +82,7 @@ export class SimulatedCamera extends Camera {
     let images: RawImage[];
     if (typeof source !== 'string' && source.length > 0 && typeof source[0] !== 'string') {
       images = [...(source as readonly RawImage[])];
-      images.forEach(assertRawImage);
+      images.forEach((image) => assertRawImage(image, 'CAMERA_FRAME_INVALID'));
     } else {
       const files = await listImages(source as string | readonly string[]);
       images = [];

@@ -1,5 +1,5 @@
 import { KioskError, isKioskError, parseCliArgs, runCommands } from '@kiosk/common';
-import { readImageFile } from '../camera/raw-image.js';
+import { readImageFile } from '../image/decode.js';
 import { parseIdQr, type IdQrResult } from '../qr/cccd-qr.js';
 import { createDecoder } from '../qr/decode/create-decoder.js';
 import { DECODER_NAMES, type QrDecoder } from '../qr/decode/decoder.js';
@@ -28,7 +28,7 @@ function makeReader(name: string): Reader {
   if (name === 'pipeline') {
     return async (path) => {
       // A fresh pipeline per image: a region remembered from one file means nothing in the next.
-      const found = await new QrFramePipeline().decode(await readImageFile(path));
+      const found = await new QrFramePipeline().decode(await readImageFile(path, 'QR_IMAGE_UNREADABLE'));
       if (!found) throw notFound(path);
       return { text: found.text, eci: found.eci, decoder: found.decoder, step: found.step };
     };
@@ -36,7 +36,7 @@ function makeReader(name: string): Reader {
   if (!(DECODER_NAMES as readonly string[]).includes(name)) throw new KioskError('USAGE', `unknown decoder "${name}"\n\n${HELP}`);
   const decoder: QrDecoder = createDecoder(name);
   return async (path) => {
-    const found = await decoder.decode(toGray(await readImageFile(path)));
+    const found = await decoder.decode(toGray(await readImageFile(path, 'QR_IMAGE_UNREADABLE')));
     if (!found) throw notFound(path);
     return { text: found.text, eci: found.eci, decoder: found.decoder };
   };

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { KioskError } from '@kiosk/common';
-import type { RawImage } from '../camera/raw-image.js';
+import type { RawImage } from '../image/raw-image.js';
 import { FaceModels, fivePoints, type FaceBox, type HeadPose, type LoadFaceModelsOptions } from './face-models.js';
 import { DEFAULT_FACE_SETTINGS, type FaceProfile, type FaceSettings } from './settings.js';
 

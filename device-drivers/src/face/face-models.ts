@@ -1,8 +1,8 @@
 import { KioskError } from '@kiosk/common';
 import ort from 'onnxruntime-node';
-import type { RawImage } from '../camera/raw-image.js';
+import type { RawImage, Rect } from '../image/raw-image.js';
 import { ARCFACE_TEMPLATE, fitSimilarity, inverseAffine, type Point } from './align.js';
-import { cropResize, laplacianVariance, sampleAffine, softmax, toChw, toGrey, type Rect } from './image-ops.js';
+import { cropResize, laplacianVariance, sampleAffine, softmax, toChw, toGrey } from './image-ops.js';
 import { DEFAULT_FACE_MANIFEST, MODEL_ROLES, readFaceManifest, type ModelRole, type VerifiedModel } from './manifest.js';
 
 export interface FaceBox extends Rect {

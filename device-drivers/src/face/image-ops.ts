@@ -1,4 +1,4 @@
-import type { RawImage } from '../camera/raw-image.js';
+import type { RawImage, Rect } from '../image/raw-image.js';
 
 /**
  * Affine sampling used for every crop the models need: output pixel (u, v) reads the source at
@@ -51,13 +51,6 @@ export function sampleAffine(image: RawImage, width: number, height: number, m: 
     }
   }
   return { width, height, rgb };
-}
-
-export interface Rect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
 }
 
 /** The rectangle resized to width x height (pixel-centre mapping). */

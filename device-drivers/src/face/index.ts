@@ -5,4 +5,4 @@ export { decodeFacePhoto } from './face-image.js';
 export { DEFAULT_CHALLENGE, LivenessChallenge, type ChallengeKind, type ChallengeOptions, type ChallengeState } from './liveness-challenge.js';
 export { DEFAULT_FACE_MANIFEST, MODEL_ROLES, readFaceManifest, type ModelEntry, type ModelRole, type VerifiedModel } from './manifest.js';
 export { DEFAULT_FACE_SETTINGS, challengeOptions, faceSettings, type FaceProfile, type FaceSettings } from './settings.js';
-export { cropResize, laplacianVariance, type Patch, type Rect } from './image-ops.js';
+export { cropResize, laplacianVariance, type Patch } from './image-ops.js';

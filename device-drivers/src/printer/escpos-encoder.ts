@@ -5,6 +5,7 @@
  * Vietnamese text needs, since printers cannot compose CP1258 combining marks) or pull in a native canvas.
  */
 import { KioskError } from '@kiosk/common';
+import { concatBytes } from '../encoding/bytes.js';
 
 export const ESC = 0x1b;
 export const GS = 0x1d;
@@ -104,7 +105,7 @@ export function rasterImage(image: RasterImage): Uint8Array {
     parts.push(Uint8Array.of(GS, 0x76, 0x30, 0, rowBytes & 0xff, rowBytes >> 8, rows & 0xff, rows >> 8));
     parts.push(image.bits.subarray(top * rowBytes, (top + rows) * rowBytes));
   }
-  return concatBytes(parts);
+  return concatBytes(...parts);
 }
 
 export interface QrOptions {
@@ -119,14 +120,14 @@ export function qrCode(data: string, options: QrOptions): Uint8Array {
   const payload = new TextEncoder().encode(data);
   if (payload.length < 1 || payload.length > QR_MAX_DATA) throw usage(`QR data must be 1..${QR_MAX_DATA} bytes`, { bytes: payload.length });
   const storeLength = payload.length + 3;
-  return concatBytes([
+  return concatBytes(
     Uint8Array.of(GS, 0x28, 0x6b, 4, 0, 49, 65, 50, 0),
     Uint8Array.of(GS, 0x28, 0x6b, 3, 0, 49, 67, options.moduleSize),
     Uint8Array.of(GS, 0x28, 0x6b, 3, 0, 49, 69, QR_LEVEL_CODE[options.errorLevel]),
     Uint8Array.of(GS, 0x28, 0x6b, storeLength & 0xff, storeLength >> 8, 49, 80, 48),
     payload,
-    Uint8Array.of(GS, 0x28, 0x6b, 3, 0, 49, 81, 48),
-  ]);
+    Uint8Array.of(GS, 0x28, 0x6b, 3, 0, 49, 81, 48)
+  );
 }
 
 /** GS V: full or partial cut; with `feedDots`, function B (m = 65/66) first feeds that many dots to the blade. */
@@ -135,9 +136,4 @@ export function cut(options: { partial?: boolean; feedDots?: number } = {}): Uin
   if (options.feedDots === undefined) return Uint8Array.of(GS, 0x56, partial ? 1 : 0);
   checkByte('feedDots', options.feedDots, 0, 255);
   return Uint8Array.of(GS, 0x56, partial ? 66 : 65, options.feedDots);
-}
-
-/** The parts of a print job as one plain Uint8Array. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(parts));
 }

@@ -9,7 +9,6 @@ export {
   rasterImage,
   qrCode,
   cut,
-  concatBytes,
   rasterRowBytes,
   RASTER_BAND_ROWS,
   QR_MAX_DATA,

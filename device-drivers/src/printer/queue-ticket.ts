@@ -10,10 +10,10 @@
  * printer's own font, which is sharper and lighter to send.
  */
 import { KioskError } from '@kiosk/common';
+import { concatBytes } from '../encoding/bytes.js';
 import {
   align,
   bold,
-  concatBytes,
   cut,
   feedLines,
   initialize,
@@ -101,7 +101,7 @@ export async function composeQueueTicket(ticket: QueueTicket, options: QueueTick
     renderTextRaster(bilingual(ticket.instruction ?? DEFAULT_INSTRUCTION, size(24), size(20), false), width),
   ]);
 
-  return concatBytes([
+  return concatBytes(
     initialize(),
     align('center'),
     rasterImage(header),
@@ -122,6 +122,6 @@ export async function composeQueueTicket(ticket: QueueTicket, options: QueueTick
     lineFeed(),
     rasterImage(instruction),
     feedLines(3),
-    cut({ partial: true }),
-  ]);
+    cut({ partial: true })
+  );
 }

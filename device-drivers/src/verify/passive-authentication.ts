@@ -1,7 +1,8 @@
 import { isKioskError } from '@kiosk/common';
-import { bytesEqual } from '../emrtd/bytes.js';
+import { bytesEqual } from '../encoding/bytes.js';
 import { digest, verifySignerInfo, type CheckOutcome, type CheckResult } from './signature.js';
-import { decodeTime, ID_SIGNING_TIME, parseSod, single, type SecurityObject } from './sod.js';
+import { decodeTime } from '../encoding/der.js';
+import { ID_SIGNING_TIME, parseSod, single, type SecurityObject } from './sod.js';
 import { identifies, parseCertificate, signedBy, type ParsedCertificate, type ParsedCrl, type TrustedCsca, type TrustStore } from './trust-store.js';
 
 /**

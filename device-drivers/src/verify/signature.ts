@@ -2,16 +2,17 @@ import { constants, createHash, createPublicKey, verify, type KeyObject } from '
 import { isKioskError } from '@kiosk/common';
 import { isOpenSslError } from '../emrtd/crypto/openssl-errors.js';
 import { CURVE_OID_BY_PARAMETER_ID, ecDomainById } from '../emrtd/crypto/curves.js';
-import { bytesEqual } from '../emrtd/bytes.js';
-import { decodeTlv, decodeTlvList, encodeTlv } from '../emrtd/tlv.js';
+import { bytesEqual } from '../encoding/bytes.js';
+import { ASN1_TAG, decodeOid, encodeOid } from '../encoding/der.js';
+import { decodeTlv, decodeTlvList, encodeTlv } from '../encoding/tlv.js';
 import {
   algorithmOid,
   asMalformed,
   children,
   decodeInteger,
-  decodeOid,
   expectTag,
   HASH_BY_OID,
+  malformed,
   ID_CONTENT_TYPE,
   ID_MESSAGE_DIGEST,
   single,
@@ -166,7 +167,7 @@ function publicKey(spki: Uint8Array): KeyObject | string {
   const algorithmFields = children(expectTag(algorithm, 0x30, 'SubjectPublicKeyInfo.algorithm'));
   const parameters = algorithmFields[1];
   let der = spki;
-  if (decodeOid(expectTag(algorithmFields[0], 0x06, 'key algorithm').value) === EC_PUBLIC_KEY && parameters?.tag === 0x30) {
+  if (decodeOid(expectTag(algorithmFields[0], 0x06, 'key algorithm').value, malformed) === EC_PUBLIC_KEY && parameters?.tag === 0x30) {
     const curveOid = namedCurveOf(parameters.value);
     if (!curveOid) return 'explicit EC domain parameters that match no known named curve';
     const key = expectTag(subjectPublicKey, 0x03, 'subjectPublicKey');
@@ -179,7 +180,7 @@ function publicKey(spki: Uint8Array): KeyObject | string {
 function namedCurveOf(specifiedDomain: Uint8Array): string | undefined {
   const [, fieldId, curve, base, order] = decodeTlvList(specifiedDomain);
   const [fieldType, prime] = children(expectTag(fieldId, 0x30, 'fieldID'));
-  if (decodeOid(expectTag(fieldType, 0x06, 'fieldType').value) !== PRIME_FIELD) return undefined;
+  if (decodeOid(expectTag(fieldType, 0x06, 'fieldType').value, malformed) !== PRIME_FIELD) return undefined;
   const [a, b] = children(expectTag(curve, 0x30, 'curve'));
   const p = decodeInteger(expectTag(prime, 0x02, 'prime').value);
   const n = decodeInteger(expectTag(order, 0x02, 'order').value);
@@ -201,15 +202,7 @@ function unsigned(bytes: Uint8Array): bigint {
 }
 
 function encodeOidTlv(oid: string): Uint8Array {
-  const arcs = oid.split('.').map(BigInt);
-  const [first = 0n, second = 0n, ...rest] = arcs;
-  const bytes: number[] = [];
-  for (const arc of [first * 40n + second, ...rest]) {
-    const group: number[] = [Number(arc & 0x7fn)];
-    for (let v = arc >> 7n; v > 0n; v >>= 7n) group.unshift(Number(v & 0x7fn) | 0x80);
-    bytes.push(...group);
-  }
-  return encodeTlv(0x06, Uint8Array.from(bytes));
+  return encodeTlv(ASN1_TAG.OID, encodeOid(oid));
 }
 
 /**
@@ -224,7 +217,7 @@ export function verifySignerInfo(signed: CmsSignedData, signerSpki: Uint8Array):
   const contentTypes = signerInfo.attributes.get(ID_CONTENT_TYPE) ?? [];
   const messageDigests = signerInfo.attributes.get(ID_MESSAGE_DIGEST) ?? [];
   if (contentTypes.length !== 1 || messageDigests.length !== 1) return failed('signed attributes need exactly one content-type and one message-digest value');
-  const contentType = asMalformed('content-type attribute', () => decodeOid(single(contentTypes[0] as Uint8Array, 0x06, 'content-type').value));
+  const contentType = asMalformed('content-type attribute', () => decodeOid(single(contentTypes[0] as Uint8Array, 0x06, 'content-type').value, malformed));
   if (contentType !== signed.eContentType) return failed(`content-type attribute ${contentType} differs from eContentType ${signed.eContentType}`);
   const messageDigest = asMalformed('message-digest attribute', () => single(messageDigests[0] as Uint8Array, 0x04, 'message-digest').value);
   if (!bytesEqual(messageDigest, digest(hash, signed.eContent))) return failed(`message-digest attribute differs from the ${hash} of the signed content`);

@@ -1,5 +1,6 @@
 import { isKioskError, KioskError } from '@kiosk/common';
-import { decodeTlv, decodeTlvList, encodeTlv, type Tlv } from '../emrtd/tlv.js';
+import { ASN1_TAG, decodeOid } from '../encoding/der.js';
+import { decodeTlv, decodeTlvList, encodeTlv, type Tlv } from '../encoding/tlv.js';
 
 /**
  * EF.SOD (ICAO 9303-10 §4.6.2): tag 0x77 around a CMS ContentInfo (RFC 5652) whose SignedData carries the
@@ -26,7 +27,8 @@ export const HASH_BY_OID: Readonly<Record<string, HashName>> = {
 };
 const HASH_LENGTH: Readonly<Record<HashName, number>> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };
 
-const TAG = { INTEGER: 0x02, BIT_STRING: 0x03, OCTET_STRING: 0x04, OID: 0x06, SEQUENCE: 0x30, SET: 0x31, CONTEXT_0: 0xa0, CONTEXT_1: 0xa1, SKI: 0x80, UTC_TIME: 0x17, GENERALIZED_TIME: 0x18 } as const;
+/** SignerIdentifier's subjectKeyIdentifier is [0] IMPLICIT OCTET STRING: primitive context tag 0. */
+const TAG = { ...ASN1_TAG, SKI: 0x80 } as const;
 const EF_SOD_TAG = 0x77;
 
 export type SignerIdentifier = { issuer: Uint8Array; serialNumber: bigint } | { subjectKeyIdentifier: Uint8Array };
@@ -102,22 +104,6 @@ export function expectTag(tlv: Tlv | undefined, tag: number, what: string): Tlv 
   return tlv;
 }
 
-export function decodeOid(content: Uint8Array): string {
-  if (content.length === 0 || (content[content.length - 1] ?? 0) & 0x80) throw malformed('truncated OBJECT IDENTIFIER');
-  const arcs: bigint[] = [];
-  let value = 0n;
-  for (const byte of content) {
-    value = (value << 7n) | BigInt(byte & 0x7f);
-    if ((byte & 0x80) === 0) {
-      arcs.push(value);
-      value = 0n;
-    }
-  }
-  const first = arcs[0] ?? 0n;
-  const head = first < 80n ? [first / 40n, first % 40n] : [2n, first - 80n];
-  return [...head, ...arcs.slice(1)].join('.');
-}
-
 export function decodeInteger(content: Uint8Array): bigint {
   if (content.length === 0) throw malformed('empty INTEGER');
   let value = 0n;
@@ -127,30 +113,20 @@ export function decodeInteger(content: Uint8Array): bigint {
 
 /** The OID of an AlgorithmIdentifier TLV. */
 export function algorithmOid(tlv: Tlv): string {
-  return decodeOid(expectTag(children(tlv)[0], TAG.OID, 'algorithm OID').value);
-}
-
-/** UTCTime (RFC 5280 §4.1.2.5.1: years 50-99 are 19xx) or GeneralizedTime, both in Zulu form. */
-export function decodeTime(tlv: Tlv): Date {
-  const text = new TextDecoder('latin1').decode(tlv.value);
-  const match = tlv.tag === TAG.UTC_TIME ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-  if (!match || (tlv.tag !== TAG.UTC_TIME && tlv.tag !== TAG.GENERALIZED_TIME)) throw malformed(`time "${text}" is not a Zulu UTCTime or GeneralizedTime`);
-  const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];
-  const year = tlv.tag === TAG.UTC_TIME ? (y >= 50 ? 1900 + y : 2000 + y) : y;
-  return new Date(Date.UTC(year, mo - 1, d, h, mi, s));
+  return decodeOid(expectTag(children(tlv)[0], TAG.OID, 'algorithm OID').value, malformed);
 }
 
 /** Opens a DER ContentInfo holding SignedData with exactly one SignerInfo, as ICAO 9303 uses them. */
 export function parseSignedData(contentInfo: Uint8Array): CmsSignedData {
   return asMalformed('CMS SignedData', () => {
     const [contentType, explicit] = children(single(contentInfo, TAG.SEQUENCE, 'ContentInfo'));
-    if (decodeOid(expectTag(contentType, TAG.OID, 'ContentInfo.contentType').value) !== ID_SIGNED_DATA) throw malformed('ContentInfo does not hold SignedData');
+    if (decodeOid(expectTag(contentType, TAG.OID, 'ContentInfo.contentType').value, malformed) !== ID_SIGNED_DATA) throw malformed('ContentInfo does not hold SignedData');
     const signedData = single(expectTag(explicit, TAG.CONTEXT_0, 'ContentInfo.content').value, TAG.SEQUENCE, 'SignedData');
     const source = signedData.value;
     const fields = decodeTlvList(source);
     const [, , encap] = fields;
     const encapFields = children(expectTag(encap, TAG.SEQUENCE, 'encapContentInfo'));
-    const eContentType = decodeOid(expectTag(encapFields[0], TAG.OID, 'eContentType').value);
+    const eContentType = decodeOid(expectTag(encapFields[0], TAG.OID, 'eContentType').value, malformed);
     const eContentExplicit = expectTag(encapFields[1], TAG.CONTEXT_0, 'eContent');
     const eContent = single(eContentExplicit.value, TAG.OCTET_STRING, 'eContent').value;
     const certificateField = fields.find((f) => f.tag === TAG.CONTEXT_0);
@@ -174,7 +150,7 @@ function parseSignerInfo(signerInfo: Tlv): CmsSignerInfo {
     signedAttributes = encodeTlv(TAG.SET, attrsTlv.value);
     for (const attribute of children(attrsTlv)) {
       const [type, values] = children(expectTag(attribute, TAG.SEQUENCE, 'Attribute'));
-      const oid = decodeOid(expectTag(type, TAG.OID, 'Attribute.attrType').value);
+      const oid = decodeOid(expectTag(type, TAG.OID, 'Attribute.attrType').value, malformed);
       if (attributes.has(oid)) throw malformed(`signed attribute ${oid} appears twice`);
       const valuesTlv = expectTag(values, TAG.SET, 'Attribute.attrValues');
       attributes.set(oid, children(valuesTlv).map((v) => raw(valuesTlv.value, v)));

@@ -2,15 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isKioskError, KioskError } from '@kiosk/common';
-import { bytesEqual } from '../emrtd/bytes.js';
-import { decodeTlvList, type Tlv } from '../emrtd/tlv.js';
+import { bytesEqual } from '../encoding/bytes.js';
+import { decodeOid, decodeTime } from '../encoding/der.js';
+import { decodeTlvList, type Tlv } from '../encoding/tlv.js';
 import { verifySignature, verifySignerInfo } from './signature.js';
 import {
   asMalformed,
   children,
   decodeInteger,
-  decodeOid,
-  decodeTime,
   expectTag,
   ID_CSCA_MASTER_LIST,
   malformed,
@@ -110,7 +109,7 @@ function parseName(source: Uint8Array, tlv: Tlv): DistinguishedName {
   for (const rdn of children(expectTag(tlv, 0x30, 'Name'))) {
     for (const attribute of children(expectTag(rdn, 0x31, 'RelativeDistinguishedName'))) {
       const [type, value] = children(expectTag(attribute, 0x30, 'AttributeTypeAndValue'));
-      const oid = decodeOid(expectTag(type, 0x06, 'attribute type').value);
+      const oid = decodeOid(expectTag(type, 0x06, 'attribute type').value, malformed);
       if (!value) throw malformed('attribute without a value');
       const text = value.tag === 0x1e ? new TextDecoder('utf-16be').decode(value.value) : STRING_TAGS.has(value.tag) ? new TextDecoder().decode(value.value) : Buffer.from(value.value).toString('hex');
       if (oid === OID.countryName) country = text.trim().toUpperCase();
@@ -126,7 +125,7 @@ function parseExtensions(tlv: Tlv | undefined): Map<string, Uint8Array> {
   if (!tlv) return extensions;
   for (const extension of children(expectTag(children(tlv)[0], 0x30, 'Extensions'))) {
     const fields = children(expectTag(extension, 0x30, 'Extension'));
-    const oid = decodeOid(expectTag(fields[0], 0x06, 'extnID').value);
+    const oid = decodeOid(expectTag(fields[0], 0x06, 'extnID').value, malformed);
     if (extensions.has(oid)) throw malformed(`extension ${oid} appears twice`);
     extensions.set(oid, expectTag(fields[fields.length - 1], 0x04, 'extnValue').value);
   }
@@ -168,8 +167,8 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
       serialNumber: decodeInteger(expectTag(serial, 0x02, 'serialNumber').value),
       issuer: parseName(tbs.value, expectTag(issuer, 0x30, 'issuer')),
       subject: parseName(tbs.value, expectTag(subject, 0x30, 'subject')),
-      notBefore: decodeTime(present(notBefore, 'notBefore')),
-      notAfter: decodeTime(present(notAfter, 'notAfter')),
+      notBefore: decodeTime(present(notBefore, 'notBefore'), malformed),
+      notAfter: decodeTime(present(notAfter, 'notAfter'), malformed),
       spki: raw(tbs.value, expectTag(spki, 0x30, 'subjectPublicKeyInfo')),
       keyUsage: parseKeyUsage(extensions.get(OID.keyUsage)),
       isCa: constraints[0]?.tag === 0x01 && constraints[0].value[0] !== 0,
@@ -203,7 +202,7 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     const revoked = new Map<string, Date>();
     for (const entry of rest.find((f) => f.tag === 0x30) ? children(rest.find((f) => f.tag === 0x30) as Tlv) : []) {
       const [serial, date] = children(expectTag(entry, 0x30, 'revokedCertificate'));
-      revoked.set(decodeInteger(expectTag(serial, 0x02, 'userCertificate').value).toString(), decodeTime(present(date, 'revocationDate')));
+      revoked.set(decodeInteger(expectTag(serial, 0x02, 'userCertificate').value).toString(), decodeTime(present(date, 'revocationDate'), malformed));
     }
     const extensions = parseExtensions(rest.find((f) => f.tag === 0xa0));
     return {
@@ -213,8 +212,8 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
       signatureAlgorithm: raw(list.value, expectTag(algorithmTlv, 0x30, 'signatureAlgorithm')),
       signature: bitStringBytes(expectTag(signatureTlv, 0x03, 'signature')),
       issuer: parseName(tbs.value, expectTag(issuer, 0x30, 'issuer')),
-      thisUpdate: decodeTime(present(thisUpdate, 'thisUpdate')),
-      nextUpdate: nextUpdate && decodeTime(nextUpdate),
+      thisUpdate: decodeTime(present(thisUpdate, 'thisUpdate'), malformed),
+      nextUpdate: nextUpdate && decodeTime(nextUpdate, malformed),
       revoked,
       authorityKeyIdentifier: parseAuthorityKeyIdentifier(extensions.get(OID.authorityKeyIdentifier)),
     };

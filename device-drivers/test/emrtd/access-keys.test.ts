@@ -16,7 +16,7 @@ import {
   type CalendarDate,
 } from '../../src/emrtd/access/access-keys.js';
 import { pacePasswordKey } from '../../src/emrtd/access/pace.js';
-import { toHex } from '../../src/emrtd/bytes.js';
+import { toHex } from '../../src/encoding/bytes.js';
 import { mrzInformation } from '../../src/emrtd/lds/mrz.js';
 import { ICAO_APPENDIX_D, ICAO_APPENDIX_G1 } from '../../src/testing/icao-9303-vectors.js';
 

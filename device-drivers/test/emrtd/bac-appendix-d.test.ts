@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCommand, encodeCommand, encodeResponse } from '../../src/smartcard/apdu.js';
 import { ScriptedTransceiver } from '../../src/smartcard/scripted-transceiver.js';
 import { BacChip, deriveBacKeys, performBac } from '../../src/emrtd/access/bac.js';
-import { fromHex, toHex } from '../../src/emrtd/bytes.js';
+import { fromHex, toHex } from '../../src/encoding/bytes.js';
 import { retailMac, tdesCbcDecrypt, tdesCbcEncrypt } from '../../src/emrtd/crypto/des.js';
 import { deriveKey, KDF_ENC, KDF_MAC } from '../../src/emrtd/crypto/kdf.js';
 import { SecureMessaging, SecureMessagingTransceiver } from '../../src/emrtd/sm/secure-messaging.js';

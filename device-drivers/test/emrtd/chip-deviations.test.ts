@@ -3,14 +3,14 @@ import { isKioskError } from '@kiosk/common';
 import { decodeCommand } from '../../src/smartcard/apdu.js';
 import { ScriptedTransceiver, type ScriptStep } from '../../src/smartcard/scripted-transceiver.js';
 import { performBac } from '../../src/emrtd/access/bac.js';
-import { concatBytes, fromHex, toHex } from '../../src/emrtd/bytes.js';
+import { concatBytes, fromHex, toHex } from '../../src/encoding/bytes.js';
 import { pad } from '../../src/emrtd/crypto/padding.js';
 import { DeviationLog } from '../../src/emrtd/deviations.js';
 import { selectApplication } from '../../src/emrtd/iso7816/file-commands.js';
 import { readCardFiles } from '../../src/emrtd/read-card-files.js';
 import { createCipherSuite } from '../../src/emrtd/sm/cipher-suite.js';
 import { SecureMessaging, SecureMessagingTransceiver, UnprotectedResponseError } from '../../src/emrtd/sm/secure-messaging.js';
-import { encodeTlv } from '../../src/emrtd/tlv.js';
+import { encodeTlv } from '../../src/encoding/tlv.js';
 import { ICAO_APPENDIX_D } from '../../src/testing/icao-9303-vectors.js';
 
 // Chips of other makers, as virtualsmartcard's ePass emulator answers (docs/verification.md, "Interoperability"):

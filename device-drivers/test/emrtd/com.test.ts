@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fromHex } from '../../src/emrtd/bytes.js';
+import { fromHex } from '../../src/encoding/bytes.js';
 import { encodeCom, parseCom } from '../../src/emrtd/lds/com.js';
 import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';
 

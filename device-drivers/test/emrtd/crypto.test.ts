@@ -1,7 +1,7 @@
 import { createECDH } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
-import { fromHex, toHex } from '../../src/emrtd/bytes.js';
+import { fromHex, toHex } from '../../src/encoding/bytes.js';
 import { aesCbcDecrypt, aesCbcEncrypt, aesCmac, aesCmac8, aesSmIv } from '../../src/emrtd/crypto/aes.js';
 import { decodePoint, ecDomainById, encodePoint, randomScalar, scalarFromBytes } from '../../src/emrtd/crypto/curves.js';
 import { adjustDesParity, retailMac } from '../../src/emrtd/crypto/des.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fromHex, toHex } from '../../src/emrtd/bytes.js';
+import { fromHex, toHex } from '../../src/encoding/bytes.js';
 import { encodeDg1, parseDg1 } from '../../src/emrtd/lds/dg1.js';
 import { formatMrz, mrzCheckDigit, parseMrz, type MrzFields } from '../../src/emrtd/lds/mrz.js';
 import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';

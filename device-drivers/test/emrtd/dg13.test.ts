@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { concatBytes, toHex } from '../../src/emrtd/bytes.js';
-import { encodeTlv } from '../../src/emrtd/tlv.js';
+import { concatBytes, toHex } from '../../src/encoding/bytes.js';
+import { encodeTlv } from '../../src/encoding/tlv.js';
 import { encodeDg13, parseDg13, type Dg13Fields, type ParentsEncoding } from '../../src/emrtd/lds/dg13.js';
 import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';
 

@@ -1,10 +1,10 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fromHex, toHex } from '../../src/emrtd/bytes.js';
-import { encodeTlv } from '../../src/emrtd/tlv.js';
+import { fromHex, toHex } from '../../src/encoding/bytes.js';
+import { encodeTlv } from '../../src/encoding/tlv.js';
 import { encodeDg15, parseDg15, parseSubjectPublicKeyInfo } from '../../src/emrtd/lds/dg15.js';
-import { encodeOid } from '../../src/emrtd/lds/security-infos.js';
+import { encodeOid } from '../../src/encoding/der.js';
 import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';
 
 /** Fixed seed: the same cases on every run. */

@@ -6,7 +6,7 @@ import { InProcessTransceiver } from '../../src/smartcard/in-process-transceiver
 import { LinkModelTransceiver } from '../../src/smartcard/link-model.js';
 import type { VirtualCard } from '../../src/smartcard/vpcd/virtual-card.js';
 import { defaultReadPlan, maxShortRead, readElementaryFile, PartialReadError } from '../../src/emrtd/lds/file-reader.js';
-import { encodeTlv } from '../../src/emrtd/tlv.js';
+import { encodeTlv } from '../../src/encoding/tlv.js';
 import { CardStatusError } from '../../src/emrtd/iso7816/status.js';
 
 /**

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isKioskError } from '@kiosk/common';
-import { fromHex } from '../../src/emrtd/bytes.js';
-import { decodeTlv } from '../../src/emrtd/tlv.js';
+import { fromHex } from '../../src/encoding/bytes.js';
+import { decodeTlv } from '../../src/encoding/tlv.js';
 import {
   DATA_GROUPS,
   EF_CARD_ACCESS,

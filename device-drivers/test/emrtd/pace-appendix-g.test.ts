@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCommand, encodeResponse } from '../../src/smartcard/apdu.js';
 import { ScriptedTransceiver } from '../../src/smartcard/scripted-transceiver.js';
 import { PaceChip, pacePasswordKey, performPace } from '../../src/emrtd/access/pace.js';
-import { fromHex, toHex } from '../../src/emrtd/bytes.js';
+import { fromHex, toHex } from '../../src/encoding/bytes.js';
 import { aesCbcDecrypt, aesCmac8 } from '../../src/emrtd/crypto/aes.js';
 import { decodePoint, ecDomainById, encodePoint, xCoordinate } from '../../src/emrtd/crypto/curves.js';
 import { deriveKey, KDF_ENC, KDF_MAC, KDF_PACE } from '../../src/emrtd/crypto/kdf.js';

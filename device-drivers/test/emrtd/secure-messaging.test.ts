@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
 import { encodeCommand, type CommandApdu } from '../../src/smartcard/apdu.js';
-import { fromHex, toHex } from '../../src/emrtd/bytes.js';
+import { fromHex, toHex } from '../../src/encoding/bytes.js';
 import type { KeyAlgorithm } from '../../src/emrtd/crypto/kdf.js';
 import { SecureMessaging } from '../../src/emrtd/sm/secure-messaging.js';
 

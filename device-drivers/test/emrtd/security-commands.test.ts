@@ -6,7 +6,7 @@ import { BacChip } from '../../src/emrtd/access/bac.js';
 import { PaceChip } from '../../src/emrtd/access/pace.js';
 import { ActiveAuthenticationChip } from '../../src/emrtd/auth/active-authentication.js';
 import { ChipAuthenticationChip } from '../../src/emrtd/auth/chip-authentication.js';
-import { concatBytes, fromHex, toHex } from '../../src/emrtd/bytes.js';
+import { concatBytes, fromHex, toHex } from '../../src/encoding/bytes.js';
 import { ecDomainById, encodePoint, scalarFromBytes } from '../../src/emrtd/crypto/curves.js';
 import { selectFileCommand } from '../../src/emrtd/iso7816/file-commands.js';
 import {
@@ -21,7 +21,7 @@ import {
   mseSetKat,
 } from '../../src/emrtd/iso7816/security-commands.js';
 import { SecureMessaging } from '../../src/emrtd/sm/secure-messaging.js';
-import { encodeTlv } from '../../src/emrtd/tlv.js';
+import { encodeTlv } from '../../src/encoding/tlv.js';
 import { ICAO_APPENDIX_D, ICAO_APPENDIX_G1 } from '../../src/testing/icao-9303-vectors.js';
 
 const hex = (command: CommandApdu): string => toHex(encodeCommand(command));

@@ -1,17 +1,16 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fromHex, toHex } from '../../src/emrtd/bytes.js';
-import { encodeTlv } from '../../src/emrtd/tlv.js';
+import { fromHex, toHex } from '../../src/encoding/bytes.js';
+import { encodeOid } from '../../src/encoding/der.js';
+import { encodeTlv } from '../../src/encoding/tlv.js';
 import type { SecurityInfo } from '../../src/emrtd/security-infos-types.js';
 import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';
 import {
   CA_PROTOCOLS,
   PACE_PROTOCOLS,
   chipAuthenticationProtocol,
-  decodeOid,
   encodeDg14,
-  encodeOid,
   encodeSecurityInfos,
   paceProtocol,
   parseSecurityInfos,
@@ -72,23 +71,9 @@ describe('SecurityInfos', () => {
     expect(paceProtocol('0.4.0.127.0.7.2.2.4.6.1')).toBeUndefined();
   });
 
-  it('encodes and decodes OIDs', () => {
-    expect(toHex(encodeOid('0.4.0.127.0.7.2.2.2'))).toBe('04007F0007020202');
-    expect(toHex(encodeOid('1.0.10646.1.0.8'))).toBe('28D316010008');
-    expect(toHex(encodeOid('2.23.136.1.1.5'))).toBe('678108010105');
-    expect(decodeOid(fromHex('2A864886F70D010101'))).toBe('1.2.840.113549.1.1.1');
-    expect(() => decodeOid(new Uint8Array(0))).toThrow(expect.objectContaining({ code: 'LDS_MALFORMED' }));
-    expect(() => decodeOid(fromHex('2A80'))).toThrow(expect.objectContaining({ code: 'LDS_MALFORMED' }));
-    expect(() => decodeOid(fromHex('2A8001'))).toThrow(expect.objectContaining({ code: 'LDS_MALFORMED' }));
-    expect(() => decodeOid(fromHex(`2A${'81'.repeat(20)}01`))).toThrow(expect.objectContaining({ code: 'LDS_MALFORMED' }));
-    expect(() => encodeOid('1.40')).toThrow(RangeError);
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 }), fc.array(fc.bigInt({ min: 0n, max: 1n << 80n }), { maxLength: 8 }), fc.nat({ max: 39 }), (first, rest, second) => {
-        const oid = [first, first < 2 ? second : second * 1000, ...rest].join('.');
-        expect(decodeOid(encodeOid(oid))).toBe(oid);
-      }),
-      { numRuns: 2000, seed: SEED },
-    );
+  it('a malformed protocol OID is LDS_MALFORMED naming the file (the strict decoder of encoding/der.ts)', () => {
+    expect(() => parseSecurityInfos(fromHex('310D300B0603 2A8001 020101 020101'))).toThrow(/^EF\.CardAccess: OBJECT IDENTIFIER arc with a leading 80 byte$/);
+    expect(() => parseSecurityInfos(fromHex('310D300B0603 2A8001 020101 020101'))).toThrow(expect.objectContaining({ code: 'LDS_MALFORMED' }));
   });
 
   it('refuses malformed records of known protocols and non-SET files', () => {

@@ -5,7 +5,7 @@ import type { ApduTransceiver } from '../../src/smartcard/transceiver.js';
 import { ScriptedTransceiver } from '../../src/smartcard/scripted-transceiver.js';
 import { BacChip, performBac } from '../../src/emrtd/access/bac.js';
 import { PaceChip, performPace, type PacePassword } from '../../src/emrtd/access/pace.js';
-import { fromHex, toHex } from '../../src/emrtd/bytes.js';
+import { fromHex, toHex } from '../../src/encoding/bytes.js';
 import type { KeyAlgorithm } from '../../src/emrtd/crypto/kdf.js';
 import type { PaceInfo } from '../../src/emrtd/security-infos-types.js';
 import { SecureMessagingTransceiver } from '../../src/emrtd/sm/secure-messaging.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
-import type { RawImage } from '../../src/camera/raw-image.js';
+import type { RawImage } from '../../src/image/raw-image.js';
 import { FaceEngine } from '../../src/face/engine.js';
 import type { Point } from '../../src/face/align.js';
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import sharp from 'sharp';
 import { isKioskError } from '@kiosk/common';
-import { align, bold, concatBytes, cut, initialize, lineFeed, qrCode, rasterImage, text, textSize } from '../../src/printer/escpos-encoder.js';
+import { align, bold, cut, initialize, lineFeed, qrCode, rasterImage, text, textSize } from '../../src/printer/escpos-encoder.js';
+import { concatBytes } from '../../src/encoding/bytes.js';
 import { layoutEscPos, renderEscPos } from '../../src/printer/escpos-render.js';
 
 const paper = { paperWidthDots: 384 };
@@ -14,7 +15,7 @@ async function greyPixels(png: Buffer): Promise<{ data: Buffer; width: number; h
 
 describe('ESC/POS interpreter layout', () => {
   it('lays out text runs with alignment, bold and size, one line per LF', () => {
-    const bytes = concatBytes([initialize(), align('center'), bold(true), text('AB'), bold(false), textSize(2, 2), text('C'), lineFeed(), text('x'), lineFeed()]);
+    const bytes = concatBytes(initialize(), align('center'), bold(true), text('AB'), bold(false), textSize(2, 2), text('C'), lineFeed(), text('x'), lineFeed());
     const [page] = layoutEscPos(bytes, paper);
     expect(page!.items).toEqual([
       // Line width 2 * 12 + 24 = 48, centred on 384; runs share the line's bottom edge.
@@ -27,13 +28,13 @@ describe('ESC/POS interpreter layout', () => {
 
   it('blits raster images at the aligned position and advances by their height', () => {
     const image = { width: 16, height: 5, bits: new Uint8Array(10).fill(0xff) };
-    const [page] = layoutEscPos(concatBytes([align('right'), rasterImage(image), text('z'), lineFeed()]), paper);
+    const [page] = layoutEscPos(concatBytes(align('right'), rasterImage(image), text('z'), lineFeed()), paper);
     expect(page!.items[0]).toMatchObject({ kind: 'raster', left: 368, top: 0, scaleX: 1, scaleY: 1 });
     expect(page!.items[1]).toMatchObject({ kind: 'text', top: 5 });
   });
 
   it('places a QR symbol sized from the data, module size and quiet zone', () => {
-    const [page] = layoutEscPos(concatBytes([align('center'), qrCode('Q-1', { moduleSize: 4, errorLevel: 'M' })]), paper);
+    const [page] = layoutEscPos(concatBytes(align('center'), qrCode('Q-1', { moduleSize: 4, errorLevel: 'M' })), paper);
     // 3 bytes at level M fit version 1: 21 modules + 8 quiet = 29 modules of 4 dots.
     expect(page!.items).toEqual([expect.objectContaining({ kind: 'qr', left: 134, top: 0, side: 116, data: 'Q-1', moduleSize: 4 })]);
     expect(page!.items[0]).toMatchObject({ image: { width: 29, height: 29 } });
@@ -43,20 +44,20 @@ describe('ESC/POS interpreter layout', () => {
   });
 
   it('prints nothing for a QR whose data fits no symbol, as printers do, and counts it', () => {
-    const [page] = layoutEscPos(concatBytes([qrCode('x'.repeat(3000), { moduleSize: 1, errorLevel: 'L' }), text('after'), lineFeed()]), paper);
+    const [page] = layoutEscPos(concatBytes(qrCode('x'.repeat(3000), { moduleSize: 1, errorLevel: 'L' }), text('after'), lineFeed()), paper);
     expect(page!.unprintableQr).toBe(1);
     expect(page!.items.map((item) => item.kind)).toEqual(['text']);
   });
 
   it('ends a page at each cut', () => {
-    const pages = layoutEscPos(concatBytes([text('one'), lineFeed(), cut(), text('two'), lineFeed(), cut({ partial: true, feedDots: 20 })]), paper);
+    const pages = layoutEscPos(concatBytes(text('one'), lineFeed(), cut(), text('two'), lineFeed(), cut({ partial: true, feedDots: 20 })), paper);
     expect(pages).toHaveLength(2);
     expect(pages[1]!.height).toBe(30 + 20);
   });
 
   it('skips unknown commands with their known parameter lengths', () => {
     // ESC t 16 (code table), GS H 2 (HRI position), ESC p 0 25 250 (drawer kick), GS ( L pL=2 pH=0 with 2 bytes.
-    const bytes = concatBytes([Uint8Array.of(0x1b, 0x74, 0x41, 0x1d, 0x48, 0x42, 0x1b, 0x70, 0x43, 0x44, 0x45, 0x1d, 0x28, 0x4c, 2, 0, 0x46, 0x47), text('ok'), lineFeed()]);
+    const bytes = concatBytes(Uint8Array.of(0x1b, 0x74, 0x41, 0x1d, 0x48, 0x42, 0x1b, 0x70, 0x43, 0x44, 0x45, 0x1d, 0x28, 0x4c, 2, 0, 0x46, 0x47), text('ok'), lineFeed());
     const [page] = layoutEscPos(bytes, paper);
     expect(page!.items).toEqual([expect.objectContaining({ run: expect.objectContaining({ text: 'ok' }) as unknown })]);
     expect(page!.unknownCommands).toBe(0);
@@ -91,7 +92,7 @@ describe('ESC/POS interpreter layout', () => {
   });
 
   it('wraps text at the paper width like a printer', () => {
-    const [page] = layoutEscPos(concatBytes([text('x'.repeat(40)), lineFeed()]), paper);
+    const [page] = layoutEscPos(concatBytes(text('x'.repeat(40)), lineFeed()), paper);
     expect(page!.items.map((item) => item.top)).toEqual([0, 30]);
   });
 });
@@ -99,7 +100,7 @@ describe('ESC/POS interpreter layout', () => {
 describe('ESC/POS rendering to PNG', () => {
   it('draws raster bits exactly and text as ink', async () => {
     const image = { width: 8, height: 2, bits: Uint8Array.of(0xf0, 0x0f) };
-    const [png] = await renderEscPos(concatBytes([rasterImage(image), text('HELLO'), lineFeed()]), paper);
+    const [png] = await renderEscPos(concatBytes(rasterImage(image), text('HELLO'), lineFeed()), paper);
     const { data, width, height } = await greyPixels(png!);
     expect(width).toBe(384);
     expect(height).toBe(2 + 30);

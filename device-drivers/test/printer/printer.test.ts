@@ -4,11 +4,12 @@ import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { concatBytes, cut, initialize, lineFeed, text } from '../../src/printer/escpos-encoder.js';
+import { cut, initialize, lineFeed, text } from '../../src/printer/escpos-encoder.js';
+import { concatBytes } from '../../src/encoding/bytes.js';
 import { DevicePrinter, printerFailureOf, type PrinterStatus } from '../../src/printer/printer.js';
 import { SimulatedPrinter } from '../../src/printer/simulated-printer.js';
 
-const job = concatBytes([initialize(), text('A023'), lineFeed(), cut()]);
+const job = concatBytes(initialize(), text('A023'), lineFeed(), cut());
 
 function recordStatuses(printer: { on(event: 'status', listener: (status: PrinterStatus) => void): unknown }): PrinterStatus[] {
   const seen: PrinterStatus[] = [];
@@ -121,7 +122,7 @@ describe('SimulatedPrinter', () => {
 
   it('keeps the last N pages and writes them to a folder', async () => {
     const printer = new SimulatedPrinter({ paperWidthDots: 384, keepPages: 2 });
-    await printer.print(concatBytes([job, job, job]));
+    await printer.print(concatBytes(job, job, job));
     expect(printer.pages().map((p) => p.sequence)).toEqual([2, 3]);
     const dir = await mkdtemp(join(tmpdir(), 'pages-'));
     const paths = await printer.writePages(dir);

@@ -1,5 +1,5 @@
 import QRCode from 'qrcode';
-import type { RawImage } from '../../src/camera/raw-image.js';
+import type { RawImage } from '../../src/image/raw-image.js';
 
 /**
  * A clean grey image of `text` as one UTF-8 byte-mode segment (no ECI, as on the CCCD), `modulePx` pixels per

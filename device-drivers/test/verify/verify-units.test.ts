@@ -2,27 +2,19 @@ import { constants, generateKeyPairSync, sign } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
-import { decodeTlv, encodeTlv } from '../../src/emrtd/tlv.js';
+import { fromHex } from '../../src/encoding/bytes.js';
+import { ASN1_TAG, encodeOid } from '../../src/encoding/der.js';
+import { decodeTlv, encodeTlv } from '../../src/encoding/tlv.js';
 import { asMalformed } from '../../src/verify/sod.js';
 import { HOSPITAL_POLICY, NOTARY_POLICY, TrustStore, parseCertificate, parseSod, verifyDocument, verifySignature } from '../../src/verify/index.js';
 import { mutationsOf } from '../emrtd/fuzz.js';
 
 const SEED = 9303;
 const FUZZ_RUNS = 2000;
-const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-const ECDSA_SHA256 = hex('300a06082a8648ce3d040302');
+const ECDSA_SHA256 = fromHex('300a06082a8648ce3d040302');
 
 // A structurally complete EF.SOD with an unsigned placeholder signature: enough to drive the parser.
-const oid = (dotted: string) => {
-  const arcs = dotted.split('.').map(Number);
-  const bytes = [40 * (arcs[0] ?? 0) + (arcs[1] ?? 0)];
-  for (const arc of arcs.slice(2)) {
-    const group = [arc & 0x7f];
-    for (let v = arc >>> 7; v > 0; v >>>= 7) group.unshift((v & 0x7f) | 0x80);
-    bytes.push(...group);
-  }
-  return encodeTlv(0x06, Uint8Array.from(bytes));
-};
+const oid = (dotted: string) => encodeTlv(ASN1_TAG.OID, encodeOid(dotted));
 const seq = (...parts: Uint8Array[]) => encodeTlv(0x30, ...parts);
 const int = (n: number) => encodeTlv(0x02, Uint8Array.of(n));
 const sha256Id = seq(oid('2.16.840.1.101.3.4.2.1'));
@@ -52,6 +44,8 @@ describe('parseSod', () => {
     ['a wrong outer tag', Uint8Array.of(0x30, 0x00)],
     ['trailing bytes', Uint8Array.from([...SOD, 0x00])],
     ['a truncated file', SOD.subarray(0, SOD.length - 3)],
+    // id-signedData with a non-minimal arc (80 86 48 for 840): a lenient OID reader would accept it.
+    ['a non-minimal contentType OID', encodeTlv(0x77, seq(encodeTlv(0x06, fromHex('2A80864886F70D010702')), encodeTlv(0xa0, signedData)))],
   ])('throws LDS_MALFORMED on %s', (_, bytes) => {
     expect(() => parseSod(bytes)).toThrow(expect.objectContaining({ code: 'LDS_MALFORMED' }));
   });
@@ -94,10 +88,10 @@ describe('verifySignature', () => {
     const point = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })).subarray(-65);
     const explicit = seq(
       int(1),
-      seq(oid('1.2.840.10045.1.1'), encodeTlv(0x02, hex('00ffffffff00000001000000000000000000000000ffffffffffffffffffffffff'))),
-      seq(encodeTlv(0x04, hex('ffffffff00000001000000000000000000000000fffffffffffffffffffffffc')), encodeTlv(0x04, hex('5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b'))),
-      encodeTlv(0x04, hex('046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5')),
-      encodeTlv(0x02, hex('00ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551')),
+      seq(oid('1.2.840.10045.1.1'), encodeTlv(0x02, fromHex('00ffffffff00000001000000000000000000000000ffffffffffffffffffffffff'))),
+      seq(encodeTlv(0x04, fromHex('ffffffff00000001000000000000000000000000fffffffffffffffffffffffc')), encodeTlv(0x04, fromHex('5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b'))),
+      encodeTlv(0x04, fromHex('046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5')),
+      encodeTlv(0x02, fromHex('00ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551')),
       int(1),
     );
     const spki = seq(seq(oid('1.2.840.10045.2.1'), explicit), encodeTlv(0x03, Uint8Array.from([0, ...point])));

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { KioskError } from '@kiosk/common';
 import { decodeResponse, encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
-import { concatBytes } from '../bytes.js';
+import { concatBytes } from '../../encoding/bytes.js';
 import { chipReply, type ChipAccessResult, type ChipProtocol } from '../chip-side.js';
 import { retailMac, tdesCbcDecrypt, tdesCbcEncrypt } from '../crypto/des.js';
 import { deriveKey, KDF_ENC, KDF_MAC } from '../crypto/kdf.js';

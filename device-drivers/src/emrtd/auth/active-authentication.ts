@@ -2,7 +2,7 @@ import { constants, createHash, createPublicKey, privateEncrypt, publicDecrypt, 
 import { isKioskError, KioskError } from '@kiosk/common';
 import { encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
-import { concatBytes, toHex } from '../bytes.js';
+import { concatBytes, toHex } from '../../encoding/bytes.js';
 import { chipReply, type ChipAccessResult, type ChipProtocol } from '../chip-side.js';
 import { isOpenSslError } from '../crypto/openssl-errors.js';
 import { INS_INTERNAL_AUTHENTICATE, internalAuthenticate } from '../iso7816/security-commands.js';

@@ -4,7 +4,7 @@ import { bytesToNumberBE } from '@noble/curves/utils.js';
 import * as asn1js from 'asn1js';
 import { decodeResponse, encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
-import { bytesEqual, concatBytes, toHex } from '../bytes.js';
+import { bytesEqual, concatBytes, toHex } from '../../encoding/bytes.js';
 import { chipReply, type ChipAccessResult, type ChipProtocol } from '../chip-side.js';
 import { CURVE_OID_BY_PARAMETER_ID, decodePoint, ecDomainById, encodePoint, randomScalar, scalarFromBytes, xCoordinate, type EcDomain, type EcPoint } from '../crypto/curves.js';
 import { deriveKey, KDF_ENC, KDF_MAC, type KeyAlgorithm } from '../crypto/kdf.js';
@@ -13,7 +13,7 @@ import { dynamicAuthenticationObjects, generalAuthenticate, INS_GENERAL_AUTHENTI
 import { describeSw, expectSuccess } from '../iso7816/status.js';
 import type { ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo } from '../security-infos-types.js';
 import { SecureMessaging, SecureMessagingTransceiver } from '../sm/secure-messaging.js';
-import { decodeTlv, decodeTlvList, encodeTlv, findTlv } from '../tlv.js';
+import { decodeTlv, decodeTlvList, encodeTlv, findTlv } from '../../encoding/tlv.js';
 
 /**
  * Chip Authentication version 1 with ECDH (ICAO 9303-11 §6.2): the terminal agrees a key with the chip's static

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { concatBytes } from '../bytes.js';
+import { concatBytes } from '../../encoding/bytes.js';
 import { adjustDesParity } from './des.js';
 
 /** Block ciphers eMRTD access control and secure messaging key: 2-key 3DES or AES with 128/192/256-bit keys. */

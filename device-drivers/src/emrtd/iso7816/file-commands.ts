@@ -1,6 +1,6 @@
 import { encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
-import { decodeTlv, encodeTlv } from '../tlv.js';
+import { decodeTlv, encodeTlv } from '../../encoding/tlv.js';
 import { expectSuccess } from './status.js';
 
 /** The eMRTD application (ICAO 9303-10 §3.1). */

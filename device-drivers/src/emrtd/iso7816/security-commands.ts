@@ -1,5 +1,5 @@
 import type { CommandApdu } from '../../smartcard/apdu.js';
-import { decodeTlv, decodeTlvList, encodeTlv, type Tlv } from '../tlv.js';
+import { decodeTlv, decodeTlvList, encodeTlv, type Tlv } from '../../encoding/tlv.js';
 
 /**
  * The ISO/IEC 7816-4 security commands BAC, PACE, Active and Chip Authentication send (ICAO 9303-11 §4, §6): one

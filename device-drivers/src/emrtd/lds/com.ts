@@ -1,4 +1,4 @@
-import { decodeTlvList, encodeTlv } from '../tlv.js';
+import { decodeTlvList, encodeTlv } from '../../encoding/tlv.js';
 import { EF_COM, dataGroupByTag, dataGroupFile, ldsMalformed, unwrapLdsFile, wrapLdsFile } from './files.js';
 
 /**

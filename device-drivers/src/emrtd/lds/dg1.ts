@@ -1,4 +1,4 @@
-import { encodeTlv, decodeTlvList } from '../tlv.js';
+import { encodeTlv, decodeTlvList } from '../../encoding/tlv.js';
 import { dataGroupFile, ldsMalformed, unwrapLdsFile, wrapLdsFile } from './files.js';
 import { parseMrz, type MrzData } from './mrz.js';
 

@@ -1,4 +1,5 @@
-import { decodeTlv, decodeTlvList, encodeTlv, type Tlv } from '../tlv.js';
+import { ASN1_TAG } from '../../encoding/der.js';
+import { decodeTlv, decodeTlvList, encodeTlv, type Tlv } from '../../encoding/tlv.js';
 import { dataGroupFile, decodeSmallUnsigned, encodeSmallUnsigned, ldsMalformed, unwrapLdsFile, wrapLdsFile } from './files.js';
 
 /**
@@ -98,13 +99,8 @@ const FIELD_SPOUSE = 14;
 
 const DG13 = dataGroupFile(13);
 const FILE = DG13.name;
-const TAG_SEQUENCE = 0x30;
-const TAG_SET = 0x31;
-const TAG_OID = 0x06;
-const TAG_UTF8_STRING = 0x0c;
-const TAG_PRINTABLE_STRING = 0x13;
 /** UTF8String, PrintableString, IA5String, VisibleString: all read as UTF-8 (the others are ASCII subsets). */
-const STRING_TAGS = new Set([TAG_UTF8_STRING, TAG_PRINTABLE_STRING, 0x16, 0x1a]);
+const STRING_TAGS = new Set<number>([ASN1_TAG.UTF8_STRING, ASN1_TAG.PRINTABLE_STRING, ASN1_TAG.IA5_STRING, ASN1_TAG.VISIBLE_STRING]);
 /** 1.0.10646.1.0.8, the ISO/IEC 10646 UTF-8 encoding-level OID the card declares. */
 const UTF8_OID = Uint8Array.of(0x28, 0xd3, 0x16, 0x01, 0x00, 0x08);
 const DG13_VERSION = 1;
@@ -128,7 +124,7 @@ function text(tlv: Tlv, field: number): string | undefined {
 
 /** The strings of a field's elements: bare strings, or strings inside SEQUENCEs (one list per SEQUENCE). */
 function stringGroups(elements: Tlv[], field: number): (string | undefined)[][] {
-  return elements.map((e) => (e.tag === TAG_SEQUENCE ? decodeTlvList(e.value).map((s) => text(s, field)) : [text(e, field)]));
+  return elements.map((e) => (e.tag === ASN1_TAG.SEQUENCE ? decodeTlvList(e.value).map((s) => text(s, field)) : [text(e, field)]));
 }
 
 function singleText(elements: Tlv[], field: number): string | undefined {
@@ -140,7 +136,7 @@ function singleText(elements: Tlv[], field: number): string | undefined {
 function parents(elements: Tlv[]): { fatherName: string | undefined; motherName: string | undefined; parentsEncoding: ParentsEncoding | undefined } {
   const groups = stringGroups(elements, FIELD_PARENTS);
   if (groups.length === 0) return { fatherName: undefined, motherName: undefined, parentsEncoding: undefined };
-  const sequences = elements.every((e) => e.tag === TAG_SEQUENCE);
+  const sequences = elements.every((e) => e.tag === ASN1_TAG.SEQUENCE);
   if (sequences && groups.length === 2 && groups.every((g) => g.length <= 1)) {
     return { fatherName: groups[0]![0], motherName: groups[1]![0], parentsEncoding: 'separate' };
   }
@@ -158,13 +154,13 @@ function fieldNumber(tlv: Tlv | undefined): number {
 export function parseDg13(bytes: Uint8Array): Dg13 {
   const content = unwrapLdsFile(bytes, DG13);
   const sequence = decodeTlv(content, 0);
-  if (sequence.tag !== TAG_SEQUENCE || sequence.end !== content.length) malformed('content is not one SEQUENCE');
+  if (sequence.tag !== ASN1_TAG.SEQUENCE || sequence.end !== content.length) malformed('content is not one SEQUENCE');
   const [versionTlv, oid, set, ...rest] = decodeTlvList(sequence.value);
-  if (!versionTlv || oid?.tag !== TAG_OID || set?.tag !== TAG_SET || rest.length > 0) malformed('expected SEQUENCE { INTEGER version, OID, SET of fields }');
+  if (!versionTlv || oid?.tag !== ASN1_TAG.OID || set?.tag !== ASN1_TAG.SET || rest.length > 0) malformed('expected SEQUENCE { INTEGER version, OID, SET of fields }');
   const result: Dg13 = { version: decodeSmallUnsigned(versionTlv, FILE, 'version'), parentsEncoding: undefined, otherFields: [] };
   const seen = new Set<number>();
   for (const fieldTlv of decodeTlvList(set.value)) {
-    if (fieldTlv.tag !== TAG_SEQUENCE) malformed(`a field is tag ${fieldTlv.tag.toString(16).toUpperCase()}, not a SEQUENCE`);
+    if (fieldTlv.tag !== ASN1_TAG.SEQUENCE) malformed(`a field is tag ${fieldTlv.tag.toString(16).toUpperCase()}, not a SEQUENCE`);
     const [numberTlv, ...elements] = decodeTlvList(fieldTlv.value);
     const number = fieldNumber(numberTlv);
     if (seen.has(number)) malformed(`field ${number} appears twice`);
@@ -188,19 +184,19 @@ function stringTlv(value: string | undefined, kind: StringKind, field: number): 
   const v = value ?? '';
   if (kind === 'printable' && !PRINTABLE.test(v)) throw new RangeError(`DG13 field ${field} must be PrintableString characters`);
   if (/\p{Cs}/u.test(v)) throw new RangeError(`DG13 field ${field} has a lone surrogate, which UTF-8 cannot carry`);
-  return encodeTlv(kind === 'printable' ? TAG_PRINTABLE_STRING : TAG_UTF8_STRING, new TextEncoder().encode(v));
+  return encodeTlv(kind === 'printable' ? ASN1_TAG.PRINTABLE_STRING : ASN1_TAG.UTF8_STRING, new TextEncoder().encode(v));
 }
 
 function fieldTlv(number: number, ...values: Uint8Array[]): Uint8Array {
-  return encodeTlv(TAG_SEQUENCE, encodeSmallUnsigned(number), ...values);
+  return encodeTlv(ASN1_TAG.SEQUENCE, encodeSmallUnsigned(number), ...values);
 }
 
 function parentsTlv(fields: Dg13Fields, encoding: ParentsEncoding): Uint8Array {
   const father = stringTlv(fields.fatherName, 'utf8', FIELD_PARENTS);
   const mother = stringTlv(fields.motherName, 'utf8', FIELD_PARENTS);
   return encoding === 'separate'
-    ? fieldTlv(FIELD_PARENTS, encodeTlv(TAG_SEQUENCE, father), encodeTlv(TAG_SEQUENCE, mother))
-    : fieldTlv(FIELD_PARENTS, encodeTlv(TAG_SEQUENCE, father, mother));
+    ? fieldTlv(FIELD_PARENTS, encodeTlv(ASN1_TAG.SEQUENCE, father), encodeTlv(ASN1_TAG.SEQUENCE, mother))
+    : fieldTlv(FIELD_PARENTS, encodeTlv(ASN1_TAG.SEQUENCE, father, mother));
 }
 
 /**
@@ -215,7 +211,7 @@ export function encodeDg13(fields: Dg13Fields, options: EncodeDg13Options = {}):
     if (value) entries.push([number, fieldTlv(number, stringTlv(value, kind, number))]);
   }
   entries.push([FIELD_PARENTS, parentsTlv(fields, options.parentsEncoding ?? 'separate')]);
-  const spouse = fields.spouseName ? [encodeTlv(TAG_SEQUENCE, stringTlv(fields.spouseName, 'utf8', FIELD_SPOUSE))] : [];
+  const spouse = fields.spouseName ? [encodeTlv(ASN1_TAG.SEQUENCE, stringTlv(fields.spouseName, 'utf8', FIELD_SPOUSE))] : [];
   entries.push([FIELD_SPOUSE, fieldTlv(FIELD_SPOUSE, ...spouse)]);
   for (const other of fields.otherFields ?? []) {
     if (other.number >= 1 && other.number <= 16) throw new RangeError(`DG13 field ${other.number} is a named field, not an other field`);
@@ -231,6 +227,6 @@ export function encodeDg13(fields: Dg13Fields, options: EncodeDg13Options = {}):
   entries.sort(([a], [b]) => a - b);
   return wrapLdsFile(
     DG13,
-    encodeTlv(TAG_SEQUENCE, encodeSmallUnsigned(DG13_VERSION), encodeTlv(TAG_OID, UTF8_OID), encodeTlv(TAG_SET, ...entries.map(([, bytes]) => bytes))),
+    encodeTlv(ASN1_TAG.SEQUENCE, encodeSmallUnsigned(DG13_VERSION), encodeTlv(ASN1_TAG.OID, UTF8_OID), encodeTlv(ASN1_TAG.SET, ...entries.map(([, bytes]) => bytes))),
   );
 }

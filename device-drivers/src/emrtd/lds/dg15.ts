@@ -1,7 +1,7 @@
 import { KioskError } from '@kiosk/common';
-import { decodeTlv, decodeTlvList, type Tlv } from '../tlv.js';
+import { decodeOid } from '../../encoding/der.js';
+import { decodeTlv, decodeTlvList, type Tlv } from '../../encoding/tlv.js';
 import { dataGroupFile, ldsMalformed, unwrapLdsFile, wrapLdsFile } from './files.js';
-import { decodeOid } from './security-infos.js';
 
 /**
  * DG15 (ICAO 9303-11 §6.1): 6F { SubjectPublicKeyInfo }, the Active Authentication public key. RSA keys sign per
@@ -53,6 +53,8 @@ const NAMED_CURVE_BITS: ReadonlyMap<string, number> = new Map([
   ['1.3.36.3.3.2.8.1.1.13', 512],
 ]);
 
+const oidMalformed = (message: string): KioskError => ldsMalformed(FILE, message);
+
 function expect(tlv: Tlv | undefined, tag: number, what: string): Tlv {
   if (tlv?.tag !== tag) throw ldsMalformed(FILE, `${what}: expected tag ${tag.toString(16).toUpperCase().padStart(2, '0')}`);
   return tlv;
@@ -101,7 +103,7 @@ function explicitFieldBits(parameters: Tlv): number {
   const [version, fieldId] = list(parameters);
   expect(version, 0x02, 'ECParameters version');
   const [fieldType, prime] = list(expect(fieldId, 0x30, 'ECParameters fieldID'));
-  const type = decodeOid(expect(fieldType, 0x06, 'ECParameters field type').value, FILE);
+  const type = decodeOid(expect(fieldType, 0x06, 'ECParameters field type').value, oidMalformed);
   if (type !== PRIME_FIELD) throw unsupported(`EC field type ${type} is not a prime field`);
   return bitLength(positiveInteger(prime, 'EC field prime'));
 }
@@ -113,7 +115,7 @@ function parseEc(spki: Uint8Array, parametersDer: Uint8Array | undefined, point:
   const pointBits = (uncompressed ? (point.length - 1) / 2 : point.length - 1) * 8;
   const parameters = parametersDer && decodeTlv(parametersDer, 0);
   if (parameters?.tag === 0x06) {
-    const curve = decodeOid(parameters.value, FILE);
+    const curve = decodeOid(parameters.value, oidMalformed);
     return { algorithm: 'ec', spki, keyBits: NAMED_CURVE_BITS.get(curve) ?? pointBits, curve, explicitParameters: undefined, publicPoint: point.slice() };
   }
   if (parametersDer && parameters?.tag === 0x30) {
@@ -132,7 +134,7 @@ export function parseSubjectPublicKeyInfo(spkiBytes: Uint8Array): ActiveAuthenti
   const algorithm = expect(algorithmTlv, 0x30, 'AlgorithmIdentifier');
   const [oidTlv, parameters, ...more] = list(algorithm);
   if (more.length > 0) throw ldsMalformed(FILE, 'AlgorithmIdentifier has extra elements');
-  const oid = decodeOid(expect(oidTlv, 0x06, 'algorithm').value, FILE);
+  const oid = decodeOid(expect(oidTlv, 0x06, 'algorithm').value, oidMalformed);
   const keyBytes = bitStringBytes(key, 'subjectPublicKey');
   if (oid === RSA_ENCRYPTION) return parseRsa(spki, parameters, keyBytes);
   // Offsets of `parameters` refer to the AlgorithmIdentifier's content, the buffer it was decoded from.

@@ -2,8 +2,8 @@ import { KioskError, isKioskError } from '@kiosk/common';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
 import { readBinary, readBinaryBySfi, selectFile } from '../iso7816/file-commands.js';
 import { CardStatusError, isStatus } from '../iso7816/status.js';
-import { concatBytes } from '../bytes.js';
-import { decodeHeader } from '../tlv.js';
+import { concatBytes } from '../../encoding/bytes.js';
+import { decodeHeader } from '../../encoding/tlv.js';
 
 /** An elementary file to read: its name for messages, its file identifier, and its short file identifier. */
 export interface EfRef {

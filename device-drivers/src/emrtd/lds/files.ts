@@ -1,5 +1,5 @@
 import { KioskError } from '@kiosk/common';
-import { decodeTlv, encodeTlv, type Tlv } from '../tlv.js';
+import { decodeTlv, encodeTlv, type Tlv } from '../../encoding/tlv.js';
 import type { EfRef } from './file-reader.js';
 
 /**

@@ -8,7 +8,8 @@ import type {
   SecurityInfo,
   TerminalAuthenticationInfo,
 } from '../security-infos-types.js';
-import { decodeTlv, decodeTlvList, encodeTlv, type Tlv } from '../tlv.js';
+import { ASN1_TAG, decodeOid, encodeOid } from '../../encoding/der.js';
+import { decodeTlv, decodeTlvList, encodeTlv, type Tlv } from '../../encoding/tlv.js';
 import { dataGroupFile, decodeSmallUnsigned, EF_CARD_ACCESS, encodeSmallUnsigned, ldsMalformed, unwrapLdsFile, wrapLdsFile } from './files.js';
 
 /**
@@ -16,10 +17,6 @@ import { dataGroupFile, decodeSmallUnsigned, EF_CARD_ACCESS, encodeSmallUnsigned
  * tag 6E. Each SecurityInfo is SEQUENCE { protocol OID, requiredData, optionalData OPTIONAL }; the protocol OID
  * decides the record kind, and records we do not interpret are kept whole.
  */
-const TAG_SET = 0x31;
-const TAG_SEQUENCE = 0x30;
-const TAG_OID = 0x06;
-const TAG_INTEGER = 0x02;
 
 /** bsi-de (0.4.0.127.0.7) protocols.smartcard: the arcs ICAO adopted for PACE, TA, CA. */
 const BSI_SMARTCARD_PROTOCOLS = '0.4.0.127.0.7.2.2';
@@ -85,46 +82,6 @@ export function chipAuthenticationProtocol(oid: string): ProtocolSuite | undefin
 const PACE_DOMAIN_PARAMETER_OIDS = new Set(PACE_FAMILIES.map(([arc]) => `${ID_PACE}.${arc}`));
 const CA_PUBLIC_KEY_OIDS = new Set([`${ID_PK}.1`, `${ID_PK}.2`]);
 
-/** Longest arc accepted, in bytes: room for a UUID arc (2.25.<128 bits>), and no quadratic BigInt on hostile input. */
-const MAX_ARC_BYTES = 20;
-
-/** Dotted OID from the content bytes of an OBJECT IDENTIFIER (strict: minimal arcs, no truncated arc). */
-export function decodeOid(value: Uint8Array, file = 'OID'): string {
-  if (value.length === 0) throw ldsMalformed(file, 'empty OBJECT IDENTIFIER');
-  const arcs: bigint[] = [];
-  let arc = 0n;
-  let arcBytes = 0;
-  for (const byte of value) {
-    if (arcBytes === 0 && byte === 0x80) throw ldsMalformed(file, 'OBJECT IDENTIFIER arc with a leading 80 byte');
-    if (++arcBytes > MAX_ARC_BYTES) throw ldsMalformed(file, `OBJECT IDENTIFIER arc longer than ${MAX_ARC_BYTES} bytes`);
-    arc = (arc << 7n) | BigInt(byte & 0x7f);
-    if ((byte & 0x80) === 0) {
-      arcs.push(arc);
-      arc = 0n;
-      arcBytes = 0;
-    }
-  }
-  if (arcBytes > 0) throw ldsMalformed(file, 'OBJECT IDENTIFIER ends inside an arc');
-  const first = arcs[0]!;
-  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
-  return [...head, ...arcs.slice(1)].join('.');
-}
-
-/** Content bytes of an OBJECT IDENTIFIER from its dotted form. */
-export function encodeOid(oid: string): Uint8Array {
-  if (!/^[0-2](\.(0|[1-9][0-9]*))+$/.test(oid)) throw new RangeError(`not a dotted OID: ${oid}`);
-  const arcs = oid.split('.').map((a) => BigInt(a));
-  const [a0, a1] = [arcs[0]!, arcs[1]!];
-  if (a0 < 2n && a1 >= 40n) throw new RangeError(`second arc of ${oid} must be below 40`);
-  const out: number[] = [];
-  for (const arc of [a0 * 40n + a1, ...arcs.slice(2)]) {
-    const groups: number[] = [Number(arc & 0x7fn)];
-    for (let v = arc >> 7n; v > 0n; v >>= 7n) groups.unshift(Number(v & 0x7fn) | 0x80);
-    out.push(...groups);
-  }
-  return Uint8Array.from(out);
-}
-
 function expectTag(tlv: Tlv | undefined, tag: number, file: string, what: string): Tlv {
   if (tlv?.tag !== tag) throw ldsMalformed(file, `${what}: expected tag ${tag.toString(16).toUpperCase()}`);
   return tlv;
@@ -132,9 +89,9 @@ function expectTag(tlv: Tlv | undefined, tag: number, file: string, what: string
 
 /** One SecurityInfo; `source` is the buffer `info` was decoded from (its offsets refer to it). */
 function parseSecurityInfo(info: Tlv, source: Uint8Array, file: string): SecurityInfo {
-  const content = expectTag(info, TAG_SEQUENCE, file, 'SecurityInfo').value;
+  const content = expectTag(info, ASN1_TAG.SEQUENCE, file, 'SecurityInfo').value;
   const [oidTlv, required, optional, ...extra] = decodeTlvList(content);
-  const protocol = decodeOid(expectTag(oidTlv, TAG_OID, file, 'SecurityInfo protocol').value, file);
+  const protocol = decodeOid(expectTag(oidTlv, ASN1_TAG.OID, file, 'SecurityInfo protocol').value, (message) => ldsMalformed(file, message));
   const what = `SecurityInfo ${protocol}`;
   const parsed = parseKnownSecurityInfo(protocol, required, optional, content, file);
   if (!parsed) return { kind: 'unknown', protocol, raw: tlvBytes(source, info) };
@@ -144,21 +101,21 @@ function parseSecurityInfo(info: Tlv, source: Uint8Array, file: string): Securit
 
 function parseKnownSecurityInfo(protocol: string, required: Tlv | undefined, optional: Tlv | undefined, content: Uint8Array, file: string): SecurityInfo | undefined {
   const what = `SecurityInfo ${protocol}`;
-  const integer = (tlv: Tlv | undefined, name: string): number => decodeSmallUnsigned(expectTag(tlv, TAG_INTEGER, file, `${what} ${name}`), file, `${what} ${name}`);
+  const integer = (tlv: Tlv | undefined, name: string): number => decodeSmallUnsigned(expectTag(tlv, ASN1_TAG.INTEGER, file, `${what} ${name}`), file, `${what} ${name}`);
   const optionalInteger = (name: string): number | undefined => (optional === undefined ? undefined : integer(optional, name));
 
   if (paceProtocol(protocol)) {
     return { kind: 'pace', protocol, version: integer(required, 'version'), parameterId: optionalInteger('parameterId') } satisfies PaceInfo;
   }
   if (PACE_DOMAIN_PARAMETER_OIDS.has(protocol)) {
-    const domainParameter = tlvBytes(content, expectTag(required, TAG_SEQUENCE, file, `${what} domain parameters`));
+    const domainParameter = tlvBytes(content, expectTag(required, ASN1_TAG.SEQUENCE, file, `${what} domain parameters`));
     return { kind: 'pace-domain-parameters', protocol, domainParameter, parameterId: optionalInteger('parameterId') } satisfies PaceDomainParameterInfo;
   }
   if (chipAuthenticationProtocol(protocol)) {
     return { kind: 'chip-authentication', protocol, version: integer(required, 'version'), keyId: optionalInteger('keyId') } satisfies ChipAuthenticationInfo;
   }
   if (CA_PUBLIC_KEY_OIDS.has(protocol)) {
-    const subjectPublicKeyInfo = tlvBytes(content, expectTag(required, TAG_SEQUENCE, file, `${what} public key`));
+    const subjectPublicKeyInfo = tlvBytes(content, expectTag(required, ASN1_TAG.SEQUENCE, file, `${what} public key`));
     return { kind: 'chip-authentication-public-key', protocol, subjectPublicKeyInfo, keyId: optionalInteger('keyId') } satisfies ChipAuthenticationPublicKeyInfo;
   }
   if (protocol === ID_TA) {
@@ -166,7 +123,7 @@ function parseKnownSecurityInfo(protocol: string, required: Tlv | undefined, opt
     return { kind: 'terminal-authentication', protocol, version: integer(required, 'version') } satisfies TerminalAuthenticationInfo;
   }
   if (protocol === ID_AA) {
-    const signatureAlgorithm = decodeOid(expectTag(optional, TAG_OID, file, `${what} signature algorithm`).value, file);
+    const signatureAlgorithm = decodeOid(expectTag(optional, ASN1_TAG.OID, file, `${what} signature algorithm`).value, (message) => ldsMalformed(file, message));
     return { kind: 'active-authentication', protocol, version: integer(required, 'version'), signatureAlgorithm } satisfies ActiveAuthenticationInfo;
   }
   return undefined;
@@ -179,7 +136,7 @@ function tlvBytes(source: Uint8Array, tlv: Tlv): Uint8Array {
 
 function parseSet(bytes: Uint8Array, file: string): SecurityInfo[] {
   const set = decodeTlv(bytes, 0);
-  if (set.tag !== TAG_SET) throw ldsMalformed(file, `expected a SecurityInfos SET (31), found tag ${set.tag.toString(16).toUpperCase()}`);
+  if (set.tag !== ASN1_TAG.SET) throw ldsMalformed(file, `expected a SecurityInfos SET (31), found tag ${set.tag.toString(16).toUpperCase()}`);
   if (set.end !== bytes.length) throw ldsMalformed(file, `${bytes.length - set.end} bytes after the SecurityInfos`);
   return decodeTlvList(set.value).map((info) => parseSecurityInfo(info, set.value, file));
 }
@@ -196,23 +153,23 @@ function integerIfDefined(n: number | undefined): Uint8Array[] {
 }
 
 function oidTlv(oid: string): Uint8Array {
-  return encodeTlv(TAG_OID, encodeOid(oid));
+  return encodeTlv(ASN1_TAG.OID, encodeOid(oid));
 }
 
 function encodeSecurityInfo(info: SecurityInfo): Uint8Array {
   switch (info.kind) {
     case 'pace':
-      return encodeTlv(TAG_SEQUENCE, oidTlv(info.protocol), encodeSmallUnsigned(info.version), ...integerIfDefined(info.parameterId));
+      return encodeTlv(ASN1_TAG.SEQUENCE, oidTlv(info.protocol), encodeSmallUnsigned(info.version), ...integerIfDefined(info.parameterId));
     case 'pace-domain-parameters':
-      return encodeTlv(TAG_SEQUENCE, oidTlv(info.protocol), info.domainParameter, ...integerIfDefined(info.parameterId));
+      return encodeTlv(ASN1_TAG.SEQUENCE, oidTlv(info.protocol), info.domainParameter, ...integerIfDefined(info.parameterId));
     case 'chip-authentication':
-      return encodeTlv(TAG_SEQUENCE, oidTlv(info.protocol), encodeSmallUnsigned(info.version), ...integerIfDefined(info.keyId));
+      return encodeTlv(ASN1_TAG.SEQUENCE, oidTlv(info.protocol), encodeSmallUnsigned(info.version), ...integerIfDefined(info.keyId));
     case 'chip-authentication-public-key':
-      return encodeTlv(TAG_SEQUENCE, oidTlv(info.protocol), info.subjectPublicKeyInfo, ...integerIfDefined(info.keyId));
+      return encodeTlv(ASN1_TAG.SEQUENCE, oidTlv(info.protocol), info.subjectPublicKeyInfo, ...integerIfDefined(info.keyId));
     case 'terminal-authentication':
-      return encodeTlv(TAG_SEQUENCE, oidTlv(info.protocol), encodeSmallUnsigned(info.version));
+      return encodeTlv(ASN1_TAG.SEQUENCE, oidTlv(info.protocol), encodeSmallUnsigned(info.version));
     case 'active-authentication':
-      return encodeTlv(TAG_SEQUENCE, oidTlv(info.protocol), encodeSmallUnsigned(info.version), oidTlv(info.signatureAlgorithm));
+      return encodeTlv(ASN1_TAG.SEQUENCE, oidTlv(info.protocol), encodeSmallUnsigned(info.version), oidTlv(info.signatureAlgorithm));
     case 'unknown':
       return info.raw;
   }
@@ -237,7 +194,7 @@ export function encodeSecurityInfos(infos: readonly SecurityInfo[]): Uint8Array 
     }
     if (kind !== info.kind) throw new RangeError(`SecurityInfo ${info.protocol} encodes as ${kind}, not ${info.kind}`);
   }
-  return encodeTlv(TAG_SET, ...encoded);
+  return encodeTlv(ASN1_TAG.SET, ...encoded);
 }
 
 export function encodeDg14(infos: readonly SecurityInfo[]): Uint8Array {

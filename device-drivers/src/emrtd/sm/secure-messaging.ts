@@ -2,11 +2,11 @@ import { timingSafeEqual } from 'node:crypto';
 import { KioskError } from '@kiosk/common';
 import { decodeCommand, decodeResponse, encodeCommand, encodeResponse, isExtended, swHex, type CommandApdu, type ResponseApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
-import { concatBytes } from '../bytes.js';
+import { concatBytes } from '../../encoding/bytes.js';
 import type { KeyAlgorithm } from '../crypto/kdf.js';
 import { pad, unpad } from '../crypto/padding.js';
 import type { DeviationCode } from '../deviations.js';
-import { decodeTlvList, encodeTlv, type Tlv } from '../tlv.js';
+import { decodeTlvList, encodeTlv, type Tlv } from '../../encoding/tlv.js';
 import { createCipherSuite, type SmCipherSuite } from './cipher-suite.js';
 
 const TAG_DATA_EVEN = 0x87;

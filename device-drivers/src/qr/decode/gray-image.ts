@@ -1,4 +1,4 @@
-import { assertRawImage, type RawImage } from '../../camera/raw-image.js';
+import { assertRawImage, type RawImage, type Rect } from '../../image/raw-image.js';
 
 /** One luminance byte per pixel, row-major: what every QR decoder binarizes. */
 export interface GrayImage {
@@ -7,16 +7,9 @@ export interface GrayImage {
   data: Uint8Array;
 }
 
-export interface Rect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
 /** Luminance (ITU-R BT.601 integer weights, as zxing uses); alpha is ignored. Grey input is returned as is. */
 export function toGray(image: RawImage): GrayImage {
-  assertRawImage(image);
+  assertRawImage(image, 'CAMERA_FRAME_INVALID');
   const { width, height, channels, data } = image;
   if (channels === 1) return { width, height, data };
   const out = new Uint8Array(width * height);

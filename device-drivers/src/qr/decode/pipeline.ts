@@ -1,6 +1,7 @@
 import { KioskError } from '@kiosk/common';
-import type { RawImage } from '../../camera/raw-image.js';
-import { boxBlur3, crop, halve, toGray, type GrayImage, type Rect } from './gray-image.js';
+import type { RawImage } from '../../image/raw-image.js';
+import type { Rect } from '../../image/raw-image.js';
+import { boxBlur3, crop, halve, toGray, type GrayImage } from './gray-image.js';
 import type { DecodedQr, DecoderName, Point, QrDecoder } from './decoder.js';
 import { JsqrDecoder } from './jsqr.js';
 import { ZxingJsDecoder } from './zxing-js.js';

@@ -6,9 +6,9 @@ import { decodeCommand, encodeResponse } from '../../../src/smartcard/apdu.js';
 import type { ApduTransceiver } from '../../../src/smartcard/transceiver.js';
 import { ScriptedTransceiver } from '../../../src/smartcard/scripted-transceiver.js';
 import { ActiveAuthenticationChip, performActiveAuthentication, type ActiveAuthenticationChipOptions } from '../../../src/emrtd/auth/active-authentication.js';
-import { fromHex, toHex } from '../../../src/emrtd/bytes.js';
+import { fromHex, toHex } from '../../../src/encoding/bytes.js';
 import { SecureMessaging, SecureMessagingTransceiver } from '../../../src/emrtd/sm/secure-messaging.js';
-import { decodeTlv } from '../../../src/emrtd/tlv.js';
+import { decodeTlv } from '../../../src/encoding/tlv.js';
 import { openWithBac, openWithPace, rejection, type ChipProtocol } from './auth-test-card.js';
 
 const ECDSA_PLAIN_SHA256 = '0.4.0.127.0.7.1.1.4.1.3';

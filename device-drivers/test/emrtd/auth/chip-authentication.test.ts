@@ -6,11 +6,11 @@ import { decodeResponse, encodeCommand, encodeResponse, type CommandApdu } from 
 import type { ApduTransceiver } from '../../../src/smartcard/transceiver.js';
 import { ScriptedTransceiver } from '../../../src/smartcard/scripted-transceiver.js';
 import { ChipAuthenticationChip, performChipAuthentication, readEcPublicKey, type ChipAuthenticationResult } from '../../../src/emrtd/auth/chip-authentication.js';
-import { concatBytes, fromHex, toHex } from '../../../src/emrtd/bytes.js';
+import { concatBytes, fromHex, toHex } from '../../../src/encoding/bytes.js';
 import type { KeyAlgorithm } from '../../../src/emrtd/crypto/kdf.js';
 import type { ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo } from '../../../src/emrtd/security-infos-types.js';
 import { SecureMessaging, SecureMessagingTransceiver } from '../../../src/emrtd/sm/secure-messaging.js';
-import { decodeTlv, decodeTlvList, encodeTlv } from '../../../src/emrtd/tlv.js';
+import { decodeTlv, decodeTlvList, encodeTlv } from '../../../src/encoding/tlv.js';
 import { openWithBac, openWithPace, rejection, type ChipProtocol, type OpenCard } from './auth-test-card.js';
 
 const ID_PK_ECDH = '0.4.0.127.0.7.2.2.1.2';

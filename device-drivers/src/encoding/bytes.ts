@@ -1,4 +1,4 @@
-/** Small byte helpers shared by the eMRTD layers. */
+/** Small byte helpers shared by every layer (smart card, eMRTD, verify, printer). */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let pos = 0;
@@ -21,4 +21,8 @@ export function toHex(bytes: Uint8Array): string {
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export function startsWith(bytes: Uint8Array, prefix: Uint8Array, at = 0): boolean {
+  return bytes.length >= at + prefix.length && prefix.every((b, i) => bytes[at + i] === b);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isKioskError } from '@kiosk/common';
-import { decodeHeader, decodeTlv, decodeTlvList, encodeLength, encodeTlv, isConstructed } from '../../src/emrtd/tlv.js';
+import { decodeHeader, decodeTlv, decodeTlvList, encodeLength, encodeTlv, isConstructed } from '../../src/encoding/tlv.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s/g, ''), 'hex'));
