@@ -142,7 +142,8 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
         lastPercent = percent;
         this.emit('event', { type: 'identity-progress', phase: 'reading', percent });
       };
-      // The card session rules (a removal during AA/CA is CARD_REMOVED, not a clone; an unreadable holder is not verified) are the façade's.
+      // The session rules are the façade's: a removal during AA/CA is CARD_REMOVED (not a clone), and a card
+      // whose holder does not parse is not verified.
       checked = await readAndVerifyCard(session, { keys: canKey(can), atr: session.atr, onProgress, trust: trust.trust, policy: trust.policy });
     } finally {
       await session.close();
