@@ -5,8 +5,8 @@ import type { BenchSuite } from '@kiosk/common/bench';
 import { createLogger, loadConfig } from '@kiosk/common';
 import { InProcessTransceiver, type VirtualCard } from '@kiosk/device-drivers';
 import { SimulatedCamera, decodeImage } from '@kiosk/device-drivers/camera';
-import { canKey, parseCardRead, readCardFiles } from '@kiosk/device-drivers/emrtd';
-import { verifyCard } from '@kiosk/device-drivers/verify';
+import { CardSession, readAndVerifyCard } from '@kiosk/device-drivers/card-session';
+import { canKey } from '@kiosk/device-drivers/emrtd';
 import { buildVirtualCard, liveFrames, PERSONAS } from '@kiosk/fixtures';
 import { TransactionStore } from '@kiosk/store';
 import { FaceStep } from '../src/service/face-step.js';
@@ -32,11 +32,7 @@ let checkWithFace: IdentityCheck;
 const session = () => Object.assign(new InProcessTransceiver(card), { atr: card.atr });
 const cards: CardSessions = { openCardSession: async () => session(), on: () => undefined };
 
-async function readAndVerify(): Promise<unknown> {
-  const transceiver = session();
-  const raw = await readCardFiles(transceiver, { key: canKey(can), atr: card.atr });
-  return verifyCard(transceiver, raw, parseCardRead(raw), { trust: trust.trust, policy: trust.policy });
-}
+const readAndVerify = async (): Promise<unknown> => readAndVerifyCard(session(), { keys: canKey(can), atr: card.atr, trust: trust.trust, policy: trust.policy });
 
 const suite: BenchSuite = {
   title: 'identity check',
@@ -58,7 +54,7 @@ const suite: BenchSuite = {
       peers: {
         'identity check + face step (5 frames, real engine)': async () => checkWithFace.check(can),
         'read + AA + CA + PA only (no photo, no store)': readAndVerify,
-        'read + parse only': async () => parseCardRead(await readCardFiles(session(), { key: canKey(can), atr: card.atr })),
+        'read + parse only': async () => new CardSession(session(), { keys: canKey(can), atr: card.atr }).read(),
       },
     },
   ],

@@ -1,12 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KioskError, loadConfig, parseCliArgs } from '@kiosk/common';
+import { KioskError, isKioskError, loadConfig, parseCliArgs } from '@kiosk/common';
 import { PcscService } from '../smartcard/pcsc/pcsc-service.js';
 import { assertReaderConfig, isReaderAllowed, readerRefusal } from '../smartcard/reader-policy.js';
 import { accessKeyFromOptions, type AccessKey } from '../emrtd/access/access-keys.js';
-import { assertHolderReadable, holderOf, parseCardRead, type CardRead, type Holder } from '../emrtd/parse-card.js';
-import { readCardFiles, type ReadProgressEvent } from '../emrtd/read-card-files.js';
-import { verifyCard } from '../verify/chip-checks.js';
+import type { CardRead, Holder } from '../emrtd/parse-card.js';
+import { CardSession, type CardSessionProgress } from '../card-session/card-session.js';
 import type { Verdict } from '../verify/passive-authentication.js';
 import { accessKeysFromQr } from './qr-access-keys.js';
 import { formatVerdict, verdictJson, verificationSetup, VERIFY_OPTIONS, VERIFY_OPTIONS_HELP } from './verification-options.js';
@@ -53,7 +52,7 @@ const LABELS: Array<[keyof Holder, string]> = [
   ['oldIdNumber', 'Số CMND cũ / Old ID number'],
 ];
 
-function progressPrinter(enabled: boolean): { onProgress: (e: ReadProgressEvent) => void; done: () => void } {
+function progressPrinter(enabled: boolean): { onProgress: (e: CardSessionProgress) => void; done: () => void } {
   let shown = false;
   const write = (line: string): void => {
     if (!enabled) return;
@@ -155,20 +154,24 @@ export async function readCommand(args: string[], help: string): Promise<number>
     const session = await service.connect(reader.name);
     const progress = progressPrinter(process.stderr.isTTY === true && !values.json);
     const started = performance.now();
-    let read: CardRead;
+    const card = new CardSession(session, { keys, atr: session.atr, allowBac: !values['no-bac'], onProgress: progress.onProgress });
+    let read: CardRead | undefined;
     let verdict: Verdict;
+    let holder: Holder;
     try {
-      const raw = await readCardFiles(session, { key: keys, atr: session.atr, allowBac: !values['no-bac'], onProgress: progress.onProgress });
-      read = parseCardRead(raw);
-      verdict = await verifyCard(session, raw, read, setup);
+      read = await card.read();
+      verdict = await card.verify(setup);
+      holder = card.holder();
+    } catch (err) {
+      // A card whose holder does not parse is not verified, but --out still keeps its files for a look at them.
+      if (read && values.out && isKioskError(err, 'LDS_MALFORMED')) writeOut(values.out, read);
+      throw err;
     } finally {
       progress.done();
       await session.close();
     }
     const durationMs = performance.now() - started;
     const written = values.out ? writeOut(values.out, read) : [];
-    assertHolderReadable(read);
-    const holder = holderOf(read);
     const code = verdict.decision === 'accept' ? 0 : 1;
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ reader: reader.name, ...summary(read, holder, durationMs), verification: verdictJson(verdict), written }, null, 2)}\n`);

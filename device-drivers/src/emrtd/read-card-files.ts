@@ -53,11 +53,9 @@ export interface RawCardRead {
   /** Files that were not read, with the reason (EAC-protected, absent, not listed in EF.COM). */
   skipped: Array<{ file: LdsFileName; reason: string }>;
   restarts: number;
-  /** The secure-messaging channel the files were read under, usable until the card session closes (Active and Chip Authentication run on it). */
-  channel?: SecureMessagingTransceiver;
   /**
    * Departures from ICAO 9303 the chip showed and the read tolerated (deviations.ts), one entry per kind. The
-   * channel keeps adding to it, so AA/CA run on it after the read are included.
+   * read's channel keeps adding to it, so AA/CA run on it after the read (card-session/) are included.
    */
   deviations: ChipDeviation[];
 }
@@ -147,6 +145,14 @@ function unusableFile(err: unknown, log: DeviationLog): string | undefined {
 }
 
 export async function readCardFiles(card: ApduTransceiver, options: ReadCardOptions): Promise<RawCardRead> {
+  return (await openAndReadCard(card, options)).raw;
+}
+
+/**
+ * The read, and the secure-messaging channel it leaves open, on which Active and Chip Authentication run. Only the
+ * card session façade (card-session/) takes the channel: not exported from the package, so no caller threads it.
+ */
+export async function openAndReadCard(card: ApduTransceiver, options: ReadCardOptions): Promise<{ raw: RawCardRead; channel: SecureMessagingTransceiver }> {
   const keys = Array.isArray(options.key) ? options.key : [options.key];
   if (keys.length === 0) throw new KioskError('USAGE', 'no access key given');
   const atr = options.atr ? parseAtr(options.atr) : undefined;
@@ -212,5 +218,5 @@ export async function readCardFiles(card: ApduTransceiver, options: ReadCardOpti
   }
   // Active and Chip Authentication run on the channel next: there a chip that drops SM fails, as before.
   session.channel.reestablish = undefined;
-  return { access, files, skipped, restarts, channel: session.channel, deviations: log.entries };
+  return { raw: { access, files, skipped, restarts, deviations: log.entries }, channel: session.channel };
 }

@@ -3,10 +3,8 @@ import type { ApduTransceiver } from '../smartcard/transceiver.js';
 import { performActiveAuthentication } from '../emrtd/auth/active-authentication.js';
 import { performChipAuthentication } from '../emrtd/auth/chip-authentication.js';
 import type { CardRead } from '../emrtd/parse-card.js';
-import type { RawCardRead } from '../emrtd/read-card-files.js';
 import type { SecureMessagingTransceiver } from '../emrtd/sm/secure-messaging.js';
 import type { ActiveAuthenticationInfo, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo } from '../emrtd/security-infos-types.js';
-import { verifyDocument, type Verdict, type VerifyDocumentInput } from './passive-authentication.js';
 import type { CheckResult } from './signature.js';
 import { parseSod } from './sod.js';
 
@@ -76,7 +74,26 @@ function missingKeyFile(read: Pick<CardRead, 'files' | 'skipped'>, file: 'DG14' 
   return { outcome: 'not-possible', reason: skipped ? absent : `${file} was not read` };
 }
 
-export async function authenticateChip(card: ApduTransceiver, channel: SecureMessagingTransceiver, read: Pick<CardRead, 'dg14' | 'activeAuthenticationKey' | 'files' | 'skipped'>): Promise<ChipChecks> {
+/** The chip checks, and the secure-messaging channel they leave for whatever runs on the card next. */
+export interface ChipChecksOnSession extends ChipChecks {
+  /**
+   * After Chip Authentication ran: its new channel when it passed, none otherwise (the chip may have left the old
+   * session). When CA did not run (no DG14 key): the channel the checks were given.
+   */
+  channel: SecureMessagingTransceiver | undefined;
+}
+
+/** What a card session whose secure messaging is gone reports: neither check could run, so neither passed. */
+export const NO_SESSION_CHIP_CHECKS: ChipChecks = {
+  activeAuthentication: { outcome: 'not-possible', reason: 'no secure-messaging session left to run Active Authentication on' },
+  chipAuthentication: { outcome: 'not-possible', reason: 'no secure-messaging session left to run Chip Authentication on' },
+};
+
+/**
+ * The chip checks on the read's session. Internal to the card session façade (card-session/), which owns the
+ * channel; `card` is the raw link beneath it.
+ */
+export async function authenticateChip(card: ApduTransceiver, channel: SecureMessagingTransceiver, read: Pick<CardRead, 'dg14' | 'activeAuthenticationKey' | 'files' | 'skipped'>): Promise<ChipChecksOnSession> {
   const listed = listedBySod(read.files.get('EF.SOD'));
   const aaKey = read.activeAuthenticationKey;
   const aaInfo = read.dg14.find((i): i is ActiveAuthenticationInfo => i.kind === 'active-authentication');
@@ -88,27 +105,14 @@ export async function authenticateChip(card: ApduTransceiver, channel: SecureMes
   const caInfos = read.dg14.filter((i): i is ChipAuthenticationInfo => i.kind === 'chip-authentication');
   // A chip with several keys names each key's protocol by keyId: take the info for the key used, not merely the first.
   const caInfo = caInfos.find((i) => i.keyId !== undefined && i.keyId === caKey?.keyId) ?? caInfos[0];
+  let after: SecureMessagingTransceiver | undefined = channel;
   const chipAuthentication: CheckResult = caKey
-    ? await outcomeOf('Chip Authentication', () => performChipAuthentication(card, channel, caInfo, caKey))
+    ? await outcomeOf('Chip Authentication', async () => {
+        after = undefined;
+        const result = await performChipAuthentication(card, channel, caInfo, caKey);
+        after = result.channel;
+        return result;
+      })
     : missingKeyFile(read, 'DG14', listed, 'the card has no DG14 (no Chip Authentication)');
-  return { activeAuthentication, chipAuthentication };
-}
-
-/**
- * The whole verification of a card just read, while it is still on the reader: the chip checks on the read's
- * session, then Passive Authentication of the files, under the policy. `card` is the reader's transceiver.
- */
-export async function verifyCard(
-  card: ApduTransceiver,
-  raw: Pick<RawCardRead, 'channel'>,
-  read: CardRead,
-  options: Pick<VerifyDocumentInput, 'trust' | 'policy' | 'at'>,
-): Promise<Verdict> {
-  const chip: ChipChecks = raw.channel
-    ? await authenticateChip(card, raw.channel, read)
-    : {
-        activeAuthentication: { outcome: 'not-possible', reason: 'no secure-messaging session left to run Active Authentication on' },
-        chipAuthentication: { outcome: 'not-possible', reason: 'no secure-messaging session left to run Chip Authentication on' },
-      };
-  return verifyDocument({ files: read.files, issuingState: read.mrz?.issuingState, ...options, ...chip });
+  return { activeAuthentication, chipAuthentication, channel: after };
 }

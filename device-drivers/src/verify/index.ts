@@ -41,5 +41,5 @@ export {
   type DsChainResult,
   type ChipCheckInput,
 } from './passive-authentication.js';
-export { authenticateChip, verifyCard, OFFLINE_CHIP_CHECKS, type ChipChecks } from './chip-checks.js';
+export { OFFLINE_CHIP_CHECKS, type ChipChecks } from './chip-checks.js';
 export { TEST_PKI_CSCA_FINGERPRINTS, testAnchorReason, testAnchorsIn, assertNoTestAnchors } from './test-anchors.js';

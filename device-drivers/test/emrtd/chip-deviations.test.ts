@@ -7,7 +7,7 @@ import { concatBytes, fromHex, toHex } from '../../src/encoding/bytes.js';
 import { pad } from '../../src/emrtd/crypto/padding.js';
 import { DeviationLog } from '../../src/emrtd/deviations.js';
 import { selectApplication } from '../../src/emrtd/iso7816/file-commands.js';
-import { readCardFiles } from '../../src/emrtd/read-card-files.js';
+import { openAndReadCard, readCardFiles } from '../../src/emrtd/read-card-files.js';
 import { createCipherSuite } from '../../src/emrtd/sm/cipher-suite.js';
 import { SecureMessaging, SecureMessagingTransceiver, UnprotectedResponseError } from '../../src/emrtd/sm/secure-messaging.js';
 import { encodeTlv } from '../../src/encoding/tlv.js';
@@ -180,7 +180,7 @@ describe('reading a chip that answers like the virtualsmartcard ePass emulator',
       .sm('00B0000004', 'no-do99', '9000', DG1_TD3.slice(0, 8))
       .sm('00B0000459', 'no-do99', '9000', DG1_TD3.slice(8));
     const card = new ScriptedTransceiver(script.steps);
-    const raw = await readCardFiles(card, { key: KEY, files: ['EF.COM', 'EF.SOD', 'DG1'], bac: BAC_OPTIONS });
+    const { raw, channel } = await openAndReadCard(card, { key: KEY, files: ['EF.COM', 'EF.SOD', 'DG1'], bac: BAC_OPTIONS });
     expect(card.remaining).toBe(0);
     expect(toHex(raw.files.get('EF.COM')!)).toBe(EF_COM);
     expect(toHex(raw.files.get('DG1')!)).toBe(DG1_TD3);
@@ -193,7 +193,7 @@ describe('reading a chip that answers like the virtualsmartcard ePass emulator',
       'read-past-end-unprotected': 1,
     });
     // Active / Chip Authentication get a channel that no longer reopens sessions by itself.
-    expect(raw.channel?.reestablish).toBeUndefined();
+    expect(channel.reestablish).toBeUndefined();
   });
 
   it('an empty file (6282 with nothing, in the clear) is skipped and recorded, and the read goes on', async () => {

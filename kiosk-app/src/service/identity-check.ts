@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { KioskError, isKioskError, scrubText, type Logger } from '@kiosk/common';
 import type { ApduTransceiver } from '@kiosk/device-drivers';
-import { assertHolderReadable, canKey, decodeFaceImage, holderOf, parseCardRead, readCardFiles, type CardRead, type ReadProgressEvent } from '@kiosk/device-drivers/emrtd';
-import { verifyCard, type Verdict } from '@kiosk/device-drivers/verify';
+import { readAndVerifyCard, type CardCheck, type CardSessionProgress } from '@kiosk/device-drivers/card-session';
+import { canKey, decodeFaceImage, type CardRead, type ReadProgressEvent } from '@kiosk/device-drivers/emrtd';
+import type { Verdict } from '@kiosk/device-drivers/verify';
 import type { NewTransaction, RecordedTransaction } from '@kiosk/store';
 import { MAX_CAN_TRIES, type CheckName, type HolderView, type IdentityCheckResponse, type IdentityProgressEvent, type VerdictView } from '../shared/identity-api.js';
 import type { KioskEvent } from './card-monitor.js';
@@ -130,38 +131,24 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
   private async readAndVerify(can: string): Promise<IdentityCheckResponse> {
     const { cards, trust, recorder, log, face } = this.options;
     const session = await cards.openCardSession();
-    // authenticateChip reports a chip that stops answering as a failed check (what a clone does): a card that
-    // left the reader must not be called a clone, so removals on this session are noted here.
-    let removed = false;
-    const card: ApduTransceiver = {
-      transmit: (command) =>
-        session.transmit(command).catch((err: unknown) => {
-          if (isKioskError(err, 'CARD_REMOVED')) removed = true;
-          throw err;
-        }),
-      close: () => session.close(),
-    };
-    let read: CardRead;
-    let verdict: Verdict;
+    let checked: CardCheck;
     try {
       let lastPercent = -1;
-      const onProgress = (e: ReadProgressEvent): void => {
+      const onProgress = (e: CardSessionProgress): void => {
+        if (e.phase === 'verifying') this.emit('event', { type: 'identity-progress', phase: 'verifying' });
         if (e.phase !== 'file') return;
         const percent = readPercent(e);
         if (percent === lastPercent) return;
         lastPercent = percent;
         this.emit('event', { type: 'identity-progress', phase: 'reading', percent });
       };
-      const raw = await readCardFiles(card, { key: canKey(can), atr: session.atr, onProgress });
-      read = parseCardRead(raw);
-      assertHolderReadable(read);
-      this.emit('event', { type: 'identity-progress', phase: 'verifying' });
-      verdict = await verifyCard(card, raw, read, { trust: trust.trust, policy: trust.policy });
-      if (removed) throw new KioskError('CARD_REMOVED', 'the card left the reader during Active or Chip Authentication');
+      // The session rules are the façade's: a removal during AA/CA is CARD_REMOVED (not a clone), and a card
+      // whose holder does not parse is not verified.
+      checked = await readAndVerifyCard(session, { keys: canKey(can), atr: session.atr, onProgress, trust: trust.trust, policy: trust.policy });
     } finally {
       await session.close();
     }
-    const holder = holderOf(read);
+    const { read, holder, verdict } = checked;
     const cardAccepted = verdict.decision === 'accept';
     const view = verdictView(verdict);
     let faceOutcome: FaceOutcome = { decision: 'not-performed', summary: { faceMatch: 'not-performed' } };
