@@ -34,6 +34,13 @@ describe('the dependency direction (ESLint kiosk/dependency-direction)', () => {
     expect(await dependencyErrors(code, 'sync-agent/src/probe.ts')).toHaveLength(3);
   });
 
+  it('lets tests use devDependencies, never runtime code: the kiosk reads no fixtures at run time', async () => {
+    const code = "import { PERSONAS } from '@kiosk/fixtures';\nexport const first = PERSONAS[0];\n";
+    expect(await dependencyErrors(code, 'kiosk-app/test/probe.test.ts')).toEqual([]);
+    expect(await dependencyErrors(code, 'kiosk-app/src/probe.ts')).toEqual([expect.stringContaining('kiosk-app src may not import @kiosk/fixtures')]);
+    expect(await dependencyErrors("export const load = () => import('@kiosk/fixtures');\n", 'kiosk-app/src/service/probe.ts')).toHaveLength(1);
+  });
+
   it('fails emrtd importing qr, by relative path or through the package export', async () => {
     const relative = "import { parseCccdQr } from '../qr/cccd-qr.js';\nexport const parse = parseCccdQr;\n";
     expect(await dependencyErrors(relative, 'device-drivers/src/emrtd/probe.ts')).toEqual([expect.stringContaining('device-drivers/src/emrtd may not import qr/')]);
