@@ -1,6 +1,7 @@
 // ESLint with typescript-eslint, type-aware: floating promises and misused async matter in device and server code.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { dependencyPlugin } from './scripts/eslint-dependency-direction.js';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', 'test-results/**', 'bench/results.json', '.cache/**'] },
@@ -8,7 +9,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*/bin/*.js', 'eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['*/bin/*.js', 'eslint.config.js', 'scripts/*.js'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -29,7 +30,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['*/bin/*.js', 'eslint.config.js'],
+    // The dependency direction (scripts/eslint-dependency-direction.js): each workspace imports only the @kiosk
+    // packages its package.json lists, and device-drivers/src folders only the layers below them.
+    plugins: { kiosk: dependencyPlugin },
+    rules: { 'kiosk/dependency-direction': ['error', { root: import.meta.dirname }] },
+  },
+  {
+    files: ['*/bin/*.js', 'eslint.config.js', 'scripts/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

@@ -32,11 +32,17 @@ export const configSchema = z
           .default('simulated')
           .describe('Use simulated devices (development, CI, demos: the screen shows a permanent TEST banner) or the real hardware drivers. Defaults to simulated only outside production: with NODE_ENV=production it must be set.'),
         cardReader: z.string().default('').describe('Substring of the PC/SC reader name to use. Real mode: required, and a virtual reader (vpcd, ...) is refused (CARD_READER_REFUSED). Simulated mode: empty = first reader that holds a card.'),
-        cameraFrames: z.string().default('').describe('Simulated camera: directory of image files played as frames; empty = the live photos of cameraPersona from the fixtures face cache.'),
-        cameraPersona: z.string().default('').describe('Simulated camera without cameraFrames: id of the fixtures persona whose live photos it shows; empty = the first persona.'),
+        cameraFrames: z
+          .string()
+          .default('data/sim/camera')
+          .describe('Simulated camera: directory of image files played as frames, written at set-up by `kiosk-sim setup` (run by `npm start`; `kiosk-sim camera-frames --persona ID` shows another persona). The kiosk refuses to start when it is missing or empty (CAMERA_START_FAILED); empty = no simulated camera, the face step is not performed. Not read with real devices.'),
+        simTrustFolder: z
+          .string()
+          .default('data/sim/trust')
+          .describe('Simulated devices: trust-store folder of the test PKI (its CSCAs and CRL, which sign the virtual cards), written at set-up by `kiosk-sim setup` or `kiosk-sim trust` (run by `npm start`); trusted when trust.folder holds no CSCA, and then it must hold one (TRUST_STORE_MISSING). Never read with real devices; never the same folder as trust.folder.'),
         cameraFps: z.number().min(1).max(60).default(15).describe('Simulated camera frames per second.'),
       })
-      .default({ mode: 'simulated', cardReader: '', cameraFrames: '', cameraPersona: '', cameraFps: 15 })
+      .default({ mode: 'simulated', cardReader: '', cameraFrames: 'data/sim/camera', simTrustFolder: 'data/sim/trust', cameraFps: 15 })
       .describe('Device drivers.'),
     qr: z
       .object({

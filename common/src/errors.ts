@@ -56,7 +56,7 @@ export const ERROR_CODES = {
   API_BAD_REQUEST: 'A local API request body failed validation (e.g. a CAN that is not exactly 6 digits).',
   API_BUSY: 'A local API request was refused because the same operation is still running (e.g. a card read).',
   TRUST_TEST_ANCHOR: 'The trust store holds a CSCA of the test PKI (by fingerprint, or marked TEST): refused in real mode, and by the CLIs without --allow-test-pki.',
-  TRUST_STORE_MISSING: 'Real devices need a trust folder holding at least one CSCA certificate; none is configured or the folder holds none.',
+  TRUST_STORE_MISSING: 'No CSCA to verify cards against: real devices need one in trust.folder; simulated devices in trust.folder or devices.simTrustFolder (written by `kiosk-sim setup`).',
   SHELL_BROWSER_NOT_FOUND: 'The kiosk browser executable was not found.',
   SHELL_BROWSER_FAILED: 'The kiosk browser could not be started or exited with an error.',
   DISPLAY_UNAVAILABLE: 'No X display is available for a window.',

@@ -12,6 +12,7 @@ import { TransactionStore } from '@kiosk/store';
 import { FaceStep } from '../src/service/face-step.js';
 import { IdentityCheck, type CardSessions } from '../src/service/identity-check.js';
 import { loadKioskTrust, type KioskTrust } from '../src/service/trust-setup.js';
+import { simDevicesEnv } from '../test/harness/sim-devices.js';
 
 // The whole identity check of one card in process (PACE-CAN, all files, AA, CA, Passive Authentication, photo to a
 // data URL, one durable store transaction) beside its parts, to show where the time goes. The card answers in
@@ -39,7 +40,7 @@ const suite: BenchSuite = {
   async setup() {
     dir = mkdtempSync(join(tmpdir(), 'kiosk-bench-'));
     card = (await buildVirtualCard(persona)).card;
-    trust = await loadKioskTrust(loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust') } }), log);
+    trust = await loadKioskTrust(loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust'), ...(await simDevicesEnv(dir)) } }), log);
     store = TransactionStore.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'sign.pem') });
     check = new IdentityCheck({ cards, devicesMode: 'simulated', trust, recorder: store, log });
     const frames = await Promise.all((await liveFrames(persona)).map((jpeg) => decodeImage(jpeg, 'live photo')));

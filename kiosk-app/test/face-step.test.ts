@@ -1,15 +1,16 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, isKioskError, loadConfig, type KioskConfig } from '@kiosk/common';
 import { SimulatedCamera, type RawImage } from '@kiosk/device-drivers/camera';
 import { DEFAULT_FACE_MANIFEST } from '@kiosk/device-drivers/face';
-import { buildVirtualCard, liveFrames, PERSONAS } from '@kiosk/fixtures';
+import { buildVirtualCard, PERSONAS } from '@kiosk/fixtures';
 import { TransactionStore, type NewTransaction, type StoredTransaction } from '@kiosk/store';
 import { FaceStep } from '../src/service/face-step.js';
 import { IdentityCheck } from '../src/service/identity-check.js';
 import { loadKioskTrust, type KioskTrust } from '../src/service/trust-setup.js';
+import { simDevicesEnv } from './harness/sim-devices.js';
 import type { IdentityProgressEvent } from '../src/shared/identity-api.js';
 import { InProcessReader } from './harness/in-process-reader.js';
 
@@ -48,7 +49,7 @@ describe('face step: the real engine, the holder’s real chip photo (DG2) again
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kiosk-face-'));
-    trust = await loadKioskTrust(loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust') } }), log);
+    trust = await loadKioskTrust(loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust'), ...(await simDevicesEnv(dir)) } }), log);
     store = TransactionStore.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'sign.pem') });
   });
   afterAll(async () => {
@@ -57,8 +58,8 @@ describe('face step: the real engine, the holder’s real chip photo (DG2) again
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the holder at the camera: face matches, the card is accepted and the match is recorded without images', async () => {
-    const { check, recorded, events } = await checkWithCamera({ KIOSK_DEVICES_CAMERA_PERSONA: holder.id });
+  it('the holder at the camera (their live photos in devices.cameraFrames, as kiosk-sim setup writes them): face matches, the card is accepted and the match is recorded without images', async () => {
+    const { check, recorded, events } = await checkWithCamera(await simDevicesEnv(dir, holder));
     const response = await check.check(CAN);
     expect(response).toMatchObject({ outcome: 'checked', verdict: { decision: 'accept' }, face: 'accepted', holder: { fullName: holder.fullName } });
     expect(events).toContainEqual({ type: 'identity-progress', phase: 'face' });
@@ -74,7 +75,7 @@ describe('face step: the real engine, the holder’s real chip photo (DG2) again
   });
 
   it('another person at the camera: face does not match, the check is rejected with no holder shown or stored', async () => {
-    const { check, recorded } = await checkWithCamera({ KIOSK_DEVICES_CAMERA_PERSONA: impostor.id });
+    const { check, recorded } = await checkWithCamera(await simDevicesEnv(dir, impostor));
     const before = store.stats();
     const response = await check.check(CAN);
     expect(response).toMatchObject({ outcome: 'checked', verdict: { decision: 'accept' }, face: 'rejected', holder: null });
@@ -86,13 +87,12 @@ describe('face step: the real engine, the holder’s real chip photo (DG2) again
     expect(store.stats().withPersonalData).toBe(before.withPersonalData);
   });
 
-  it('a frames directory (devices.cameraFrames) with the holder’s live photos as files: face matches', async () => {
-    const frames = join(dir, 'frames');
-    mkdirSync(frames);
-    (await liveFrames(holder)).forEach((jpeg, i) => writeFileSync(join(frames, `frame-${i}.jpg`), jpeg));
-    const { check, recorded } = await checkWithCamera({ KIOSK_DEVICES_CAMERA_FRAMES: frames });
-    expect(await check.check(CAN)).toMatchObject({ outcome: 'checked', face: 'accepted' });
-    expect(recorded()).toMatchObject({ status: 'completed', verdict: { faceMatch: 'accepted' } });
+  it('simulated devices: a missing devices.cameraFrames folder stops the start-up (CAMERA_START_FAILED naming kiosk-sim setup); an empty setting means no camera', async () => {
+    const missing = loadConfig({ env: { KIOSK_DEVICES_CAMERA_FRAMES: join(dir, 'no-frames') } });
+    await expect(FaceStep.start(missing, log)).rejects.toMatchObject({ code: 'CAMERA_START_FAILED', message: expect.stringContaining('kiosk-sim setup') as unknown });
+    const none = await FaceStep.start(loadConfig({ env: { KIOSK_DEVICES_CAMERA_FRAMES: '' } }), log);
+    steps.push(none);
+    expect(await none.run(undefined)).toMatchObject({ decision: 'not-performed' });
   });
 
   it('a camera showing no face: the answer is retry, recorded as rejected with no score and no citizen', async () => {

@@ -9,6 +9,7 @@ import { TransactionStore } from '@kiosk/store';
 import { IdentityCheck } from '../src/service/identity-check.js';
 import { loadKioskTrust, type KioskTrust } from '../src/service/trust-setup.js';
 import { InProcessReader } from './harness/in-process-reader.js';
+import { simTrustEnv } from './harness/sim-devices.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const persona = PERSONAS[0]!;
@@ -28,7 +29,7 @@ describe('IdentityCheck on an in-process virtual CCCD, with the test PKI trust a
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kiosk-identity-'));
-    const config = loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust') } });
+    const config = loadConfig({ env: { KIOSK_TRUST_FOLDER: join(dir, 'trust'), ...(await simTrustEnv(dir)) } });
     trust = await loadKioskTrust(config, log);
     store = TransactionStore.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'sign.pem') });
     check = new IdentityCheck({ cards: reader, devicesMode: 'simulated', trust, recorder: store, log });
@@ -39,7 +40,7 @@ describe('IdentityCheck on an in-process virtual CCCD, with the test PKI trust a
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("simulated devices without a CSCA in the trust folder trust the test PKI, under the default profile's own public-service policy", () => {
+  it("simulated devices without a CSCA in the trust folder trust the test PKI kiosk-sim setup wrote (devices.simTrustFolder), under the default profile's own public-service policy", () => {
     expect(trust.source).toBe('test-pki');
     expect(trust.trust.cscas()).toHaveLength(2);
     expect(trust.trust.crls()).toHaveLength(1);
@@ -141,6 +142,22 @@ describe('IdentityCheck on an in-process virtual CCCD, with the test PKI trust a
 });
 
 describe('loadKioskTrust', () => {
+  it('simulated devices without a CSCA in trust.folder need the test trust store in devices.simTrustFolder (TRUST_STORE_MISSING naming kiosk-sim setup), never trust.folder itself', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiosk-trust-'));
+    try {
+      const env = { KIOSK_TRUST_FOLDER: join(dir, 'trust'), KIOSK_DEVICES_SIM_TRUST_FOLDER: join(dir, 'sim-trust') };
+      await expect(loadKioskTrust(loadConfig({ env }), log)).rejects.toMatchObject({ code: 'TRUST_STORE_MISSING', message: expect.stringContaining('kiosk-sim setup') as unknown });
+      const same = { ...env, KIOSK_DEVICES_SIM_TRUST_FOLDER: join(dir, 'trust') };
+      await expect(loadKioskTrust(loadConfig({ env: same }), log)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+      await simTrustEnv(dir);
+      expect(await loadKioskTrust(loadConfig({ env }), log)).toMatchObject({ source: 'test-pki' });
+      // Real devices never read it.
+      await expect(loadKioskTrust(loadConfig({ env: { ...env, KIOSK_DEVICES_MODE: 'real' } }), log)).rejects.toMatchObject({ code: 'TRUST_STORE_MISSING' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('real devices refuse to start without a CSCA in the trust folder (TRUST_STORE_MISSING)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiosk-trust-'));
     try {

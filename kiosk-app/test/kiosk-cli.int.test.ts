@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pcscSkipReason } from '@kiosk/device-drivers/testing';
+import { simDevicesEnv } from './harness/sim-devices.js';
 import { uiSkipReason } from './harness/ui-harness.js';
 import { startXvfb, type XvfbDisplay } from './harness/xvfb.js';
 
@@ -13,7 +14,9 @@ const kioskBin = fileURLToPath(new URL('../bin/kiosk.js', import.meta.url));
 // The kiosk's store and trust folder live here, not in the working tree's data/.
 const dataDir = mkdtempSync(join(tmpdir(), 'kiosk-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// What `kiosk-sim setup` writes before `npm start` (the test trust store, camera frames), here too.
 const DATA_ENV = {
+  ...(await simDevicesEnv(dataDir)),
   KIOSK_TRUST_FOLDER: join(dataDir, 'trust'),
   KIOSK_STORE_PATH: join(dataDir, 'store.db'),
   KIOSK_STORE_KEY_FILE: join(dataDir, 'store-wrap.key'),

@@ -33,8 +33,9 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium un
   beforeAll(async () => {
     pcsc = await PcscHarness.start();
     // Only reader 0: other tests on this machine share pcscd and may put cards into reader 1. The simulated camera
-    // shows the card holder's own live photos (real face engine against the chip photo).
-    ui = await startUiHarness({ KIOSK_UI_IDLE_RESET_SECONDS: String(IDLE_SECONDS), KIOSK_DEVICES_CARD_READER: vpcdReaderName(0), KIOSK_DEVICES_CAMERA_PERSONA: persona.id });
+    // shows the card holder's own live photos (the harness's set-up writes the first persona's; real face engine
+    // against the chip photo).
+    ui = await startUiHarness({ KIOSK_UI_IDLE_RESET_SECONDS: String(IDLE_SECONDS), KIOSK_DEVICES_CARD_READER: vpcdReaderName(0) });
     ui.page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });

@@ -24,4 +24,3 @@ export { readCardFiles, DEFAULT_FILES, type ReadCardOptions, type RawCardRead, t
 export { parseCardRead, holderOf, assertHolderReadable, type CardRead, type Holder } from './parse-card.js';
 export { performActiveAuthentication, ActiveAuthenticationChip, type ActiveAuthenticationOptions, type ActiveAuthenticationResult, type ActiveAuthenticationChipOptions, type ActiveAuthenticationHash } from './auth/active-authentication.js';
 export { performChipAuthentication, ChipAuthenticationChip, readEcPublicKey, ecPublicKeyObject, type ChipAuthenticationResult, type ChipAuthenticationOptions, type ChipAuthenticationChipKey, type ChipAuthenticationChipOptions, type EcPublicKey } from './auth/chip-authentication.js';
-export { parseCccdQr, parseIdQr, type CccdQr, type IdQrResult, type CccdQrProblem, type CccdQrOptions } from '../qr/cccd-qr.js';

@@ -1,4 +1,4 @@
-import type { FaceAnalysis } from './engine.js';
+import type { HeadPose } from './face-models.js';
 
 export type ChallengeKind = 'blink' | 'turn-left' | 'turn-right';
 export type ChallengeState = 'waiting-open' | 'waiting-action' | 'waiting-return' | 'passed' | 'failed';
@@ -11,6 +11,14 @@ export interface ChallengeOptions {
   eyeOpen: number;
   /** Yaw in degrees the head must turn past (sign by direction). */
   turnDegrees: number;
+}
+
+/** What the challenge reads of an analysed frame (a FaceAnalysis of the engine is one). */
+export interface ChallengeFrame {
+  faces: number;
+  /** Probability of each eye being open, image-left first. */
+  eyesOpen: readonly [number, number] | undefined;
+  pose: Pick<HeadPose, 'yaw'> | undefined;
 }
 
 export const DEFAULT_CHALLENGE: ChallengeOptions = { kind: 'blink', maxFrames: 90, eyeOpen: 0.8, turnDegrees: 20 };
@@ -35,7 +43,7 @@ export class LivenessChallenge {
   }
 
   /** Feeds one analysed frame (with eye and pose checks) and returns the new state. */
-  next(frame: Pick<FaceAnalysis, 'faces' | 'eyesOpen' | 'pose'>): ChallengeState {
+  next(frame: ChallengeFrame): ChallengeState {
     if (this.current === 'passed' || this.current === 'failed') return this.current;
     this.frames++;
     if (frame.faces !== 1 || !frame.eyesOpen || !frame.pose) this.current = 'waiting-open';

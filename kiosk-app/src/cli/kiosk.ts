@@ -16,11 +16,12 @@ Options:
 With a display (DISPLAY or WAYLAND_DISPLAY) the screen opens in Chromium kiosk mode; without one the URL is
 printed and the service keeps running. Devices are simulated by default (devices.mode): the kiosk then
 starts its own pcscd with the virtual readers (insert a card with \`kiosk-sim card insert\`) and, when
-trust.folder holds no CSCA, trusts the TEST CSCA of the fixtures PKI that signs the virtual cards; with "real"
-it uses the system's pcscd and refuses to start (TRUST_STORE_MISSING) unless trust.folder holds a CSCA.
-After an accepted card the face step matches the camera against the chip photo (simulated camera:
-devices.cameraFrames, else the live photos of a fixtures persona; real devices have no camera driver yet, so
-there it is not performed); the face models are checked at start and a missing or tampered one stops the kiosk.
+trust.folder holds no CSCA, trusts the TEST CSCAs in devices.simTrustFolder that sign the virtual cards; with
+"real" it uses the system's pcscd and refuses to start (TRUST_STORE_MISSING) unless trust.folder holds a CSCA.
+After an accepted card the face step matches the camera against the chip photo (simulated camera: the frames
+in devices.cameraFrames; real devices have no camera driver yet, so there it is not performed); the face models
+are checked at start and a missing or tampered one stops the kiosk. The simulated trust store and camera frames
+are written by \`kiosk-sim setup\`, which \`npm start\` runs first.
 Verdicts are recorded in the transaction store (store.path).
 Ctrl-C stops the window, pcscd (if the kiosk started it) and the service.`;
 

@@ -1,6 +1,7 @@
+import { readdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { KioskError, isKioskError, type KioskConfig, type Logger } from '@kiosk/common';
-import { SimulatedCamera, decodeImage, type Camera, type CameraFrame, type RawImage } from '@kiosk/device-drivers/camera';
+import { SimulatedCamera, type Camera, type CameraFrame, type RawImage } from '@kiosk/device-drivers/camera';
 import { FaceEngine, decodeFacePhoto, faceSettings, type FaceMatchResult, type FaceProfile } from '@kiosk/device-drivers/face';
 import type { FaceDecision } from '../shared/identity-api.js';
 
@@ -61,24 +62,28 @@ async function collectFrames(camera: Camera, count: number, timeoutMs: number): 
 }
 
 /**
- * The kiosk's camera. Simulated devices: a SimulatedCamera playing `devices.cameraFrames`, else the live photos of a
- * fixtures persona (loaded with a dynamic import, like the test trust store, so real-device images need not ship
- * fixtures). Real devices: none yet (no camera driver), so the face step is not performed there.
+ * The kiosk's camera. Simulated devices: a SimulatedCamera playing the image files of `devices.cameraFrames`, which
+ * `kiosk-sim setup` writes (`npm start` runs it first); a missing or empty folder stops the start-up, an empty
+ * setting means no camera. Real devices: none yet (no camera driver), so the face step is not performed there.
  */
 async function kioskCamera(config: Pick<KioskConfig, 'devices'>, log: Logger): Promise<Camera | undefined> {
-  const { mode, cameraFrames, cameraPersona, cameraFps } = config.devices;
+  const { mode, cameraFrames, cameraFps } = config.devices;
   if (mode === 'real') {
     log.warn('real devices: no camera driver yet, the face step is not performed');
     return undefined;
   }
-  if (cameraFrames) return new SimulatedCamera({ source: cameraFrames, fps: cameraFps });
-  const { PERSONAS, liveFrames } = await import('@kiosk/fixtures');
-  const persona = cameraPersona ? PERSONAS.find((p) => p.id === cameraPersona) : PERSONAS[0];
-  if (!persona) throw new KioskError('CONFIG_INVALID', `devices.cameraPersona "${cameraPersona}" is not a fixtures persona`);
-  const images: RawImage[] = [];
-  for (const jpeg of await liveFrames(persona)) images.push(await decodeImage(jpeg, `live photo of ${persona.id}`, 'CAMERA_START_FAILED'));
-  log.warn({ persona: persona.id }, 'simulated camera: showing the live photos of a fixtures persona');
-  return new SimulatedCamera({ source: images, fps: cameraFps });
+  if (cameraFrames === '') {
+    log.warn('devices.cameraFrames is empty: no simulated camera, the face step is not performed');
+    return undefined;
+  }
+  const files = await readdir(cameraFrames).catch((): string[] => []);
+  if (files.length === 0) {
+    throw new KioskError('CAMERA_START_FAILED', `simulated camera: devices.cameraFrames "${cameraFrames}" is missing or empty; write a persona's live photos there with \`kiosk-sim setup\` or \`kiosk-sim camera-frames\` (npm start runs the set-up first)`, {
+      details: { device: 'camera' },
+    });
+  }
+  log.warn({ cameraFrames }, 'simulated camera: playing the frames of devices.cameraFrames');
+  return new SimulatedCamera({ source: cameraFrames, fps: cameraFps });
 }
 
 /**

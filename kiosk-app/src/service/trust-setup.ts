@@ -1,9 +1,10 @@
+import { resolve } from 'node:path';
 import { KioskError, type KioskConfig, type Logger } from '@kiosk/common';
-import { BUILT_IN_POLICIES, KNOWN_ISSUING_STATES, TrustStore, assertNoTestAnchors, loadTrustStore, type VerificationPolicy } from '@kiosk/device-drivers/verify';
+import { BUILT_IN_POLICIES, KNOWN_ISSUING_STATES, assertNoTestAnchors, loadTrustStore, type TrustStore, type VerificationPolicy } from '@kiosk/device-drivers/verify';
 
 export interface KioskTrust {
   trust: TrustStore;
-  /** Where the CSCAs came from: the configured folder, or the fixtures' test PKI (simulated devices only). */
+  /** Where the CSCAs came from: trust.folder, or the test PKI in devices.simTrustFolder (simulated devices only). */
   source: 'folder' | 'test-pki';
   policy: VerificationPolicy;
 }
@@ -26,7 +27,8 @@ export function policyFor(config: Pick<KioskConfig, 'device' | 'trust'>): Verifi
 /**
  * The trust store the kiosk verifies cards against. Real devices need CSCAs in the configured folder, none of them
  * from the test PKI (its keys derive from a public seed: anyone could mint cards for it). Simulated devices use the
- * folder when it holds a CSCA, else the test CSCAs and CRL of the fixtures PKI, which sign the virtual cards.
+ * folder when it holds a CSCA, else the test CSCAs and CRL that sign the virtual cards, from devices.simTrustFolder
+ * where `kiosk-sim setup` wrote them (`npm start` runs it first); the kiosk never builds the test PKI itself.
  */
 export async function loadKioskTrust(config: Pick<KioskConfig, 'device' | 'devices' | 'trust'>, log: Logger): Promise<KioskTrust> {
   const policy = policyFor(config);
@@ -42,12 +44,17 @@ export async function loadKioskTrust(config: Pick<KioskConfig, 'device' | 'devic
     return { trust: folder, source: 'folder', policy };
   }
   if (folder.cscas().length > 0) return { trust: folder, source: 'folder', policy };
-  // fixtures is the simulator home: loaded only here, so an image for real devices need not ship it.
-  const { createTestPki } = await import('@kiosk/fixtures');
-  const pki = createTestPki();
-  const trust = new TrustStore(config.trust.pins);
-  for (const csca of pki.trustedCscas) trust.addCsca(csca.certificate);
-  trust.addCrl(pki.crl.der);
-  log.warn({ folder: config.trust.folder }, 'simulated devices and no CSCA in the trust folder: trusting the TEST CSCAs and CRL of the fixtures PKI');
-  return { trust, source: 'test-pki', policy };
+  const simFolder = config.devices.simTrustFolder;
+  if (resolve(simFolder) === resolve(config.trust.folder)) {
+    throw new KioskError('CONFIG_INVALID', `devices.simTrustFolder is trust.folder ("${simFolder}"): the test PKI's folder must be another one`);
+  }
+  const sim = await loadTrustStore(simFolder, config.trust.pins);
+  if (sim.cscas().length === 0) {
+    throw new KioskError(
+      'TRUST_STORE_MISSING',
+      `simulated devices: neither trust.folder "${config.trust.folder}" nor devices.simTrustFolder "${simFolder}" holds a CSCA; write the test trust store with \`kiosk-sim setup\` (npm start runs it first)`,
+    );
+  }
+  log.warn({ folder: config.trust.folder, simTrustFolder: simFolder }, 'simulated devices and no CSCA in the trust folder: trusting the TEST CSCAs and CRL in devices.simTrustFolder');
+  return { trust: sim, source: 'test-pki', policy };
 }

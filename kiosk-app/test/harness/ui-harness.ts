@@ -8,6 +8,7 @@ import type { TransactionStore } from '@kiosk/store';
 import type { CardMonitor } from '../../src/service/card-monitor.js';
 import { startKioskRuntime } from '../../src/service/kiosk-runtime.js';
 import type { KioskServer } from '../../src/service/server.js';
+import { simDevicesEnv } from './sim-devices.js';
 import { startXvfb, xvfbMissing, type XvfbDisplay } from './xvfb.js';
 
 /**
@@ -48,6 +49,8 @@ export async function startUiHarness(env: NodeJS.ProcessEnv = {}): Promise<UiHar
       KIOSK_STORE_PATH: join(dataDir, 'store.db'),
       KIOSK_STORE_KEY_FILE: join(dataDir, 'store-wrap.key'),
       KIOSK_STORE_SIGNING_KEY_FILE: join(dataDir, 'store-signing.pem'),
+      // What `kiosk-sim setup` writes before `npm start`: the test trust store, the first persona's camera frames.
+      ...(await simDevicesEnv(dataDir)),
       ...env,
     },
   });

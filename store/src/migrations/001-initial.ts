@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /** Transactions, their outbox deliveries, wrapped data keys and settings. */
 export const v1Initial: Migration = {

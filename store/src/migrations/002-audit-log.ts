@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * The append-only, hash-chained audit log and its signed checkpoints. Triggers refuse UPDATE and DELETE, so the

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /** Outbox claim leases for the sync agent, an index for "what is due", and the redaction mark of retention. */
 export const v3LeasesAndRetention: Migration = {

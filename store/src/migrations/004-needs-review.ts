@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /** The columns of `transactions` as 001 and 003 left them, in order: copied as they are, nothing else exists. */
 const COLUMNS = ['id', 'seq', 'kind', 'status', 'verdict', 'citizen_hmac', 'personal', 'key_id', 'created_at', 'redacted_at'];

@@ -4,20 +4,9 @@ import { v1Initial } from './001-initial.js';
 import { v2AuditLog } from './002-audit-log.js';
 import { v3LeasesAndRetention } from './003-leases-retention.js';
 import { v4NeedsReview } from './004-needs-review.js';
+import type { Migration } from './migration.js';
 
-export interface Migration {
-  version: number;
-  name: string;
-  /**
-   * Rebuilds a table that others reference (SQLite's procedure for schema changes ALTER TABLE cannot make): foreign
-   * key enforcement is off around this migration's transaction, since DROP TABLE of a referenced table would
-   * otherwise fail and PRAGMA foreign_keys is ignored inside a transaction. `PRAGMA foreign_key_check` must be empty
-   * before it commits, and enforcement is back on afterwards whether it committed or not.
-   */
-  foreignKeysOff?: boolean;
-  /** Runs inside the migration's transaction; forward only (a device never goes back to older software). */
-  up: (db: Database.Database) => void;
-}
+export type { Migration };
 
 /** Every schema version in order; append a new file for a change, never edit a shipped one. */
 export const MIGRATIONS: readonly Migration[] = [v1Initial, v2AuditLog, v3LeasesAndRetention, v4NeedsReview];
