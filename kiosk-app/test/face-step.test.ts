@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, isKioskError, loadConfig, type KioskConfig } from '@kiosk/common';
-import { SimulatedCamera, type RawImage } from '@kiosk/device-drivers/camera';
+import { SimulatedCamera } from '@kiosk/device-drivers/camera';
+import type { RawImage } from '@kiosk/device-drivers/image';
 import { DEFAULT_FACE_MANIFEST } from '@kiosk/device-drivers/face';
 import { buildVirtualCard, PERSONAS } from '@kiosk/fixtures';
 import { TransactionStore, type NewTransaction, type StoredTransaction } from '@kiosk/store';
@@ -92,7 +93,7 @@ describe('face step: the real engine, the holder’s real chip photo (DG2) again
     await expect(FaceStep.start(missing, log)).rejects.toMatchObject({ code: 'CAMERA_START_FAILED', message: expect.stringContaining('kiosk-sim setup') as unknown });
     const none = await FaceStep.start(loadConfig({ env: { KIOSK_DEVICES_CAMERA_FRAMES: '' } }), log);
     steps.push(none);
-    expect(await none.run(undefined)).toMatchObject({ decision: 'not-performed' });
+    expect(await none.run({ missing: 'FACE_NOT_FOUND' })).toMatchObject({ decision: 'not-performed' });
   });
 
   it('a camera showing no face: the answer is retry, recorded as rejected with no score and no citizen', async () => {

@@ -6,6 +6,7 @@ import { createLogger, loadConfig } from '@kiosk/common';
 import type { VirtualCard } from '@kiosk/device-drivers';
 import { buildVirtualCard, PERSONAS, type CardBuildOptions } from '@kiosk/fixtures';
 import { TransactionStore } from '@kiosk/store';
+import type { ChipPhoto, FaceOutcome } from '../src/service/face-step.js';
 import { IdentityCheck } from '../src/service/identity-check.js';
 import { loadKioskTrust, type KioskTrust } from '../src/service/trust-setup.js';
 import { InProcessReader } from './harness/in-process-reader.js';
@@ -75,6 +76,22 @@ describe('IdentityCheck on an in-process virtual CCCD, with the test PKI trust a
     expect(recorded?.verdict.dsFingerprint).toMatch(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/);
     expect(recorded?.verdict.dsIssuer).toContain('CSCA Việt Nam (TEST)');
     expect(recorded?.citizen?.fields).toEqual({ fullName: persona.fullName, dateOfBirth: persona.dateOfBirth });
+  });
+
+  it('the chip photo is decoded once per check: the face step gets the pixels of the very image shown; a rejected card is never decoded', async () => {
+    const given: ChipPhoto[] = [];
+    const face = { run: (photo: ChipPhoto): Promise<FaceOutcome> => (given.push(photo), Promise.resolve({ decision: 'accepted', summary: { faceMatch: 'accepted' } })) };
+    const withFace = new IdentityCheck({ cards: reader, devicesMode: 'simulated', trust, recorder: undefined, log, face });
+    reader.insert(await card());
+    const response = await withFace.check(CAN);
+    expect(given).toHaveLength(1);
+    const photo = given[0]!;
+    if ('missing' in photo) throw new Error(`no chip photo: ${photo.missing}`);
+    expect(photo.pixels).toMatchObject({ width: 360, height: 480, channels: 3 });
+    expect(response).toMatchObject({ outcome: 'checked', face: 'accepted', holder: { photo: `data:image/jpeg;base64,${Buffer.from(photo.display.bytes).toString('base64')}` } });
+    reader.insert(await card({ fault: 'tampered-dg13' }));
+    expect(await withFace.check(CAN)).toMatchObject({ outcome: 'checked', holder: null, face: 'not-performed' });
+    expect(given).toHaveLength(1);
   });
 
   it('a card with a tampered DG13 is rejected: no holder data on screen, and only its verdict recorded', async () => {

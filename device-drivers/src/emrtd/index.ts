@@ -15,7 +15,7 @@ export { LDS_FILES, EF_CARD_ACCESS, EF_COM, EF_SOD, DATA_GROUPS, dataGroupFile, 
 export { parseCom, encodeCom, type EfCom } from './lds/com.js';
 export { parseMrz, formatMrz, mrzCheckDigit, mrzInformation, type MrzData, type MrzFields, type MrzFormat, type MrzSex } from './lds/mrz.js';
 export { parseDg1, encodeDg1 } from './lds/dg1.js';
-export { parseDg2, encodeDg2, decodeFaceImage, type FaceImage, type FaceImageFormat } from './lds/dg2.js';
+export { parseDg2, encodeDg2, type FaceImage, type FaceImageFormat } from './lds/dg2.js';
 export { parseDg13, encodeDg13, type Dg13, type Dg13Fields, type Dg13RawField, type ParentsEncoding, type EncodeDg13Options } from './lds/dg13.js';
 export { parseDg15, encodeDg15, parseSubjectPublicKeyInfo, type ActiveAuthenticationKey } from './lds/dg15.js';
 export { parseSecurityInfos, encodeSecurityInfos, encodeDg14, paceProtocol, chipAuthenticationProtocol, PACE_PROTOCOLS, CA_PROTOCOLS, type ProtocolSuite } from './lds/security-infos.js';

@@ -56,29 +56,29 @@ export interface DisplayImage {
   height: number;
 }
 
-async function checkedJpeg(image: Uint8Array, fail: ImageFailure): Promise<DisplayImage> {
-  // A full decode, not just the header, so a truncated photo fails here rather than in the browser.
-  const { info } = await sharp(image, { failOn: 'truncated', limitInputPixels: MAX_SIDE * MAX_SIDE })
-    .raw()
-    .toBuffer({ resolveWithObject: true })
-    .catch((cause: unknown) => {
-      throw fail('JPEG data is corrupt', cause);
-    });
-  return { mime: 'image/jpeg', bytes: image.slice(), width: info.width, height: info.height };
+/** A portrait decoded once: its pixels for the face match and the image a browser shows. */
+export interface DecodedPortrait {
+  pixels: RawImage;
+  display: DisplayImage;
 }
 
 /**
- * A chip portrait (JPEG or JPEG 2000) as a browser shows it: JPEG passes through after a full decode to check it,
- * JPEG 2000 (JP2 file or raw J2K codestream) is decoded and re-encoded as PNG. The format is taken from the bytes,
- * not from any header that names it, which some chips get wrong.
+ * A chip portrait (JPEG or JPEG 2000, ISO 19794-5) decoded once, for both of its uses: the pixels, and the image a
+ * browser shows (JPEG passes through after the full decode, so a truncated photo fails here rather than in the
+ * browser; JPEG 2000, JP2 file or raw J2K codestream, is re-encoded as PNG). The format is taken from the bytes, not
+ * from any header that names it, which some chips get wrong.
  */
-export async function encodeForDisplay(image: Uint8Array, label = 'image', code: ErrorCode = 'IMAGE_DECODE_FAILED'): Promise<DisplayImage> {
+export async function decodePortrait(image: Uint8Array, label = 'portrait', code: ErrorCode = 'IMAGE_DECODE_FAILED'): Promise<DecodedPortrait> {
   const fail = failure(code, label);
-  if (startsWith(image, JPEG_SOI)) return checkedJpeg(image, fail);
+  if (startsWith(image, JPEG_SOI)) {
+    const pixels = await decodeImage(image, label, code, { maxPixels: MAX_SIDE * MAX_SIDE });
+    return { pixels, display: { mime: 'image/jpeg', bytes: image.slice(), width: pixels.width, height: pixels.height } };
+  }
   if (!isJpeg2000(image)) throw fail('neither JPEG nor JPEG 2000');
-  const { width, height, channels, data } = await decodeJpeg2000(image, fail);
+  const pixels = await decodeJpeg2000(image, fail);
+  const { width, height, channels, data } = pixels;
   const raw = sharp(data, { raw: { width, height, channels } });
   // sharp would write a grey image as RGB unless told to keep one channel.
   const png = await (channels === 1 ? raw.toColourspace('b-w') : raw).png().toBuffer();
-  return { mime: 'image/png', bytes: new Uint8Array(png), width, height };
+  return { pixels, display: { mime: 'image/png', bytes: new Uint8Array(png), width, height } };
 }

@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { concatBytes, toHex } from '../../src/encoding/bytes.js';
 import { encodeTlv } from '../../src/encoding/tlv.js';
-import { decodeFaceImage, encodeDg2, parseDg2, type FaceImage } from '../../src/emrtd/lds/dg2.js';
+import { encodeDg2, parseDg2, type FaceImage } from '../../src/emrtd/lds/dg2.js';
+import { decodePortrait } from '../../src/image/decode.js';
 import { HEIGHT, makeSamples, WIDTH, type Samples } from '../image/samples.js';
 import { mutationsOf, onlyTypedErrors as typedErrorsOnly } from './fuzz.js';
 
@@ -84,10 +85,11 @@ describe('DG2 structure', () => {
 });
 
 describe('DG2 face images', () => {
-  it('decodeFaceImage shows the image of a DG2 face (image/encodeForDisplay under its card-stack name)', async () => {
+  it('the image of a DG2 face decodes as a portrait, its size the one the record declares', async () => {
     const [face] = parseDg2(encodeDg2([{ format: 'jpeg2000', width: WIDTH, height: HEIGHT, image: samples.jp2Rgb }]));
-    expect(await decodeFaceImage(face!.image)).toMatchObject({ mime: 'image/png', width: WIDTH, height: HEIGHT });
-    await expect(decodeFaceImage(Uint8Array.of(1, 2, 3))).rejects.toEqual(expect.objectContaining({ code: 'IMAGE_DECODE_FAILED', message: 'face image: neither JPEG nor JPEG 2000' }));
+    const portrait = await decodePortrait(face!.image, 'face image');
+    expect(portrait.display).toMatchObject({ mime: 'image/png', width: face!.width, height: face!.height });
+    expect(portrait.pixels).toMatchObject({ width: face!.width, height: face!.height });
   });
 });
 

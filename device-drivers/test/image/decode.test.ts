@@ -5,7 +5,7 @@ import { isKioskError } from '@kiosk/common';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concatBytes, toHex } from '../../src/encoding/bytes.js';
-import { assertRawImage, decodeImage, encodeForDisplay, readImageFile } from '../../src/image/index.js';
+import { assertRawImage, decodeImage, decodePortrait, readImageFile } from '../../src/image/index.js';
 import { mutationsOf } from '../emrtd/fuzz.js';
 import { HEIGHT, makeSamples, rawPixels, WIDTH, type Samples } from './samples.js';
 
@@ -82,47 +82,63 @@ describe('assertRawImage', () => {
   });
 });
 
-describe('encodeForDisplay', () => {
-  it('passes JPEG through, with its size', async () => {
-    const shown = await encodeForDisplay(s.jpeg);
-    expect(shown).toMatchObject({ mime: 'image/jpeg', width: WIDTH, height: HEIGHT });
-    expect(shown.bytes).toEqual(s.jpeg);
+/** What a browser is shown of a portrait. */
+const displayOf = async (bytes: Uint8Array) => (await decodePortrait(bytes)).display;
+
+describe('decodePortrait', () => {
+  it('passes JPEG through for display, with its size, and gives the same pixels as decodeImage', async () => {
+    const portrait = await decodePortrait(s.jpeg);
+    expect(portrait.display).toMatchObject({ mime: 'image/jpeg', width: WIDTH, height: HEIGHT });
+    expect(portrait.display.bytes).toEqual(s.jpeg);
+    expect(portrait.pixels).toEqual(await decodeImage(s.jpeg, 'jpeg'));
+  });
+
+  it('decodes JPEG 2000 once: the PNG shown holds exactly the pixels returned', async () => {
+    const portrait = await decodePortrait(s.j2kRgb);
+    expect(portrait.pixels).toMatchObject({ width: WIDTH, height: HEIGHT, channels: 3 });
+    expect(portrait.pixels.data).toEqual(s.rgb);
+    expect(await rawPixels(portrait.display.bytes)).toEqual({ data: portrait.pixels.data, channels: 3 });
+  });
+
+  it('names its source and uses the caller\'s error code', async () => {
+    await expect(decodePortrait(Uint8Array.of(1, 2, 3), 'chip photo', 'FACE_IMAGE_UNREADABLE')).rejects.toEqual(expect.objectContaining({ code: 'FACE_IMAGE_UNREADABLE', message: 'chip photo: neither JPEG nor JPEG 2000' }));
+    await expect(decodePortrait(s.jpeg.subarray(0, 200), 'chip photo', 'FACE_IMAGE_UNREADABLE')).rejects.toEqual(expect.objectContaining({ code: 'FACE_IMAGE_UNREADABLE' }));
   });
 
   it('turns a JPEG 2000 codestream (FF4FFF51) into PNG, pixel for pixel (lossless), colour and grey', async () => {
     expect(toHex(s.j2kRgb.subarray(0, 4))).toBe('FF4FFF51');
-    const shown = await encodeForDisplay(s.j2kRgb);
+    const shown = await displayOf(s.j2kRgb);
     expect(shown).toMatchObject({ mime: 'image/png', width: WIDTH, height: HEIGHT });
     expect(toHex(shown.bytes.subarray(0, 8))).toBe('89504E470D0A1A0A');
     expect(await rawPixels(shown.bytes)).toEqual({ data: s.rgb, channels: 3 });
-    expect(await rawPixels((await encodeForDisplay(s.j2kGrey)).bytes)).toEqual({ data: s.grey, channels: 1 });
+    expect(await rawPixels((await displayOf(s.j2kGrey)).bytes)).toEqual({ data: s.grey, channels: 1 });
   });
 
   it('turns a JP2 file into PNG', async () => {
-    const shown = await encodeForDisplay(s.jp2Rgb);
+    const shown = await displayOf(s.jp2Rgb);
     expect(shown).toMatchObject({ mime: 'image/png', width: WIDTH, height: HEIGHT });
     expect(await rawPixels(shown.bytes)).toEqual({ data: s.rgb, channels: 3 });
   });
 
   it('fails with IMAGE_DECODE_FAILED on truncated or corrupt JPEG 2000 and JPEG, and on other data (PNG included)', async () => {
-    await expect(encodeForDisplay(s.jp2Rgb.subarray(0, Math.floor(s.jp2Rgb.length / 2)))).rejects.toEqual(failed);
-    await expect(encodeForDisplay(s.jp2Rgb.subarray(0, 90))).rejects.toEqual(failed);
-    await expect(encodeForDisplay(s.j2kRgb.subarray(0, s.j2kRgb.length - 20))).rejects.toEqual(failed);
+    await expect(displayOf(s.jp2Rgb.subarray(0, Math.floor(s.jp2Rgb.length / 2)))).rejects.toEqual(failed);
+    await expect(displayOf(s.jp2Rgb.subarray(0, 90))).rejects.toEqual(failed);
+    await expect(displayOf(s.j2kRgb.subarray(0, s.j2kRgb.length - 20))).rejects.toEqual(failed);
     const corruptMarker = s.j2kRgb.slice();
     corruptMarker.set([0xff, 0x99], 4 + 0x2f); // the marker after SIZ (COD) becomes an unknown one
-    await expect(encodeForDisplay(corruptMarker)).rejects.toEqual(failed);
+    await expect(displayOf(corruptMarker)).rejects.toEqual(failed);
     const huge = s.j2kRgb.slice();
     new DataView(huge.buffer).setUint32(8, 60_000);
-    await expect(encodeForDisplay(huge)).rejects.toEqual(failed);
-    await expect(encodeForDisplay(s.jpeg.subarray(0, 200))).rejects.toEqual(failed);
-    await expect(encodeForDisplay(s.png)).rejects.toEqual(failed);
-    await expect(encodeForDisplay(Uint8Array.of(1, 2, 3))).rejects.toEqual(failed);
-    await expect(encodeForDisplay(new Uint8Array(0))).rejects.toEqual(failed);
+    await expect(displayOf(huge)).rejects.toEqual(failed);
+    await expect(displayOf(s.jpeg.subarray(0, 200))).rejects.toEqual(failed);
+    await expect(displayOf(s.png)).rejects.toEqual(failed);
+    await expect(displayOf(Uint8Array.of(1, 2, 3))).rejects.toEqual(failed);
+    await expect(displayOf(new Uint8Array(0))).rejects.toEqual(failed);
   });
 });
 
 async function onlyDecodeFailures(bytes: Uint8Array): Promise<void> {
-  for (const decode of [() => encodeForDisplay(bytes), () => decodeImage(bytes, 'fuzz', 'IMAGE_DECODE_FAILED', FUZZ_LIMITS)]) {
+  for (const decode of [() => displayOf(bytes), () => decodeImage(bytes, 'fuzz', 'IMAGE_DECODE_FAILED', FUZZ_LIMITS)]) {
     try {
       await decode();
     } catch (err) {
@@ -132,7 +148,7 @@ async function onlyDecodeFailures(bytes: Uint8Array): Promise<void> {
 }
 
 describe('image properties', () => {
-  it(`fuzz: encodeForDisplay and decodeImage on mutated J2K, JP2, JPEG and PNG and on random data after each magic give only IMAGE_DECODE_FAILED (${IMAGE_FUZZ_RUNS} runs each)`, async () => {
+  it(`fuzz: decodePortrait and decodeImage on mutated J2K, JP2, JPEG and PNG and on random data after each magic give only IMAGE_DECODE_FAILED (${IMAGE_FUZZ_RUNS} runs each)`, async () => {
     for (const valid of [s.j2kRgb, s.jp2Rgb, s.jpeg, s.png]) {
       await fc.assert(fc.asyncProperty(mutationsOf(valid), onlyDecodeFailures), { numRuns: IMAGE_FUZZ_RUNS, seed: SEED });
     }

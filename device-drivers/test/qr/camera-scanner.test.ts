@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SimulatedCamera, type RawImage } from '../../src/camera/index.js';
+import { SimulatedCamera } from '../../src/camera/index.js';
+import type { RawImage } from '../../src/image/index.js';
 import { CameraQrScanner, type ScanEvent } from '../../src/qr/index.js';
 import { PERSONA_QR } from './persona.js';
 import { blankImage, qrImage } from './qr-images.js';

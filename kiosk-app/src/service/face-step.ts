@@ -1,8 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { KioskError, isKioskError, type KioskConfig, type Logger } from '@kiosk/common';
-import { SimulatedCamera, type Camera, type CameraFrame, type RawImage } from '@kiosk/device-drivers/camera';
-import { FaceEngine, decodeFacePhoto, faceSettings, type FaceMatchResult, type FaceProfile } from '@kiosk/device-drivers/face';
+import { SimulatedCamera, type Camera, type CameraFrame } from '@kiosk/device-drivers/camera';
+import { FaceEngine, faceSettings, type FaceMatchResult, type FaceProfile } from '@kiosk/device-drivers/face';
+import type { DecodedPortrait } from '@kiosk/device-drivers/image';
 import type { FaceDecision } from '../shared/identity-api.js';
 
 /** Live frames compared per check, and how long the camera gets to deliver them. */
@@ -14,6 +15,9 @@ export const FACE_TIMEOUT_MS = 10_000;
  * image-free (the store's verdict rules); liveness is recorded as not performed (docs/kiosk-flow.md).
  */
 export type FaceSummary = Record<string, string | number | null>;
+
+/** The chip's photo as the identity check decoded it (once, for the match and the screen), or why there is none. */
+export type ChipPhoto = DecodedPortrait | { missing: string };
 
 export interface FaceOutcome {
   decision: FaceDecision;
@@ -111,19 +115,13 @@ export class FaceStep {
     }
   }
 
-  /** Matches the live camera against the chip photo (its encoded bytes from DG2). */
-  async run(chipPhoto: Uint8Array | undefined): Promise<FaceOutcome> {
+  /** Matches the live camera against the chip photo (DG2, decoded by the identity check). */
+  async run(chipPhoto: ChipPhoto): Promise<FaceOutcome> {
     if (!this.camera) return { decision: 'not-performed', summary: { faceMatch: 'not-performed', faceLiveness: 'not-performed' } };
     // A chip without a usable photo (none, undecodable, no face) cannot confirm the citizen: staff decide.
     const unusable = (code: string): FaceOutcome => ({ decision: 'rejected', summary: { faceMatch: 'rejected', faceError: code, faceLiveness: 'not-performed' } });
-    if (!chipPhoto) return unusable('FACE_NOT_FOUND');
-    let reference: RawImage;
-    try {
-      reference = await decodeFacePhoto(chipPhoto, 'chip photo');
-    } catch (err) {
-      if (isKioskError(err)) return unusable(err.code);
-      throw err;
-    }
+    if ('missing' in chipPhoto) return unusable(chipPhoto.missing);
+    const reference = chipPhoto.pixels;
     const started = performance.now();
     const frames = await collectFrames(this.camera, this.frames, this.timeoutMs);
     const captureMs = performance.now() - started;

@@ -2,12 +2,13 @@ import { EventEmitter } from 'node:events';
 import { KioskError, isKioskError, scrubText, type Logger } from '@kiosk/common';
 import type { ApduTransceiver } from '@kiosk/device-drivers';
 import { readAndVerifyCard, type CardCheck, type CardSessionProgress } from '@kiosk/device-drivers/card-session';
-import { canKey, decodeFaceImage, type CardRead, type ReadProgressEvent } from '@kiosk/device-drivers/emrtd';
+import { canKey, type CardRead, type ReadProgressEvent } from '@kiosk/device-drivers/emrtd';
+import { decodePortrait, type DisplayImage } from '@kiosk/device-drivers/image';
 import type { Verdict } from '@kiosk/device-drivers/verify';
 import type { NewTransaction, RecordedTransaction } from '@kiosk/store';
 import { MAX_CAN_TRIES, type CheckName, type HolderView, type IdentityCheckResponse, type IdentityProgressEvent, type VerdictView } from '../shared/identity-api.js';
 import type { KioskEvent } from './card-monitor.js';
-import type { FaceOutcome } from './face-step.js';
+import type { ChipPhoto, FaceOutcome } from './face-step.js';
 import type { KioskTrust } from './trust-setup.js';
 
 /** What the check needs of the card reader: a session with the card on it, and insert/remove events. */
@@ -30,7 +31,7 @@ export interface IdentityCheckOptions {
   recorder: TransactionRecorder | undefined;
   log: Logger;
   /** The face match after an accepted card (face-step.ts); without one it is not performed (route unit tests). */
-  face?: { run(chipPhoto: Uint8Array | undefined): Promise<FaceOutcome> };
+  face?: { run(chipPhoto: ChipPhoto): Promise<FaceOutcome> };
 }
 
 const CHECK_NAMES: readonly CheckName[] = ['sodSignature', 'dsChain', 'crl', 'dataGroupHashes', 'activeAuthentication', 'chipAuthentication'];
@@ -66,17 +67,19 @@ function readPercent(e: Extract<ReadProgressEvent, { phase: 'file' }>): number {
   return Math.floor(((e.index + fileShare) / e.count) * 100);
 }
 
-async function photoOf(read: CardRead, log: Logger): Promise<string | null> {
+/** The chip's DG2 photo decoded once, for the face match and the screen; a photo that does not decode says why. */
+async function chipPhotoOf(read: CardRead): Promise<ChipPhoto> {
   const face = read.faces[0];
-  if (!face) return null;
+  if (!face) return { missing: 'FACE_NOT_FOUND' };
   try {
-    const image = await decodeFaceImage(face.image);
-    return `data:${image.mime};base64,${Buffer.from(image.bytes).toString('base64')}`;
+    return await decodePortrait(face.image, 'chip photo', 'FACE_IMAGE_UNREADABLE');
   } catch (err) {
-    log.warn({ code: isKioskError(err) ? err.code : 'INTERNAL' }, 'chip photo not shown: it does not decode');
-    return null;
+    if (isKioskError(err)) return { missing: err.code };
+    throw err;
   }
 }
+
+const dataUrl = (image: DisplayImage): string => `data:${image.mime};base64,${Buffer.from(image.bytes).toString('base64')}`;
 
 /**
  * The identity check of an inserted CCCD card: read it with the CAN the citizen typed (PACE), run Active and Chip
@@ -152,9 +155,12 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
     const cardAccepted = verdict.decision === 'accept';
     const view = verdictView(verdict);
     let faceOutcome: FaceOutcome = { decision: 'not-performed', summary: { faceMatch: 'not-performed' } };
-    if (cardAccepted && face) {
+    // Only an accepted card's photo is used (matched and shown), so only then is it decoded.
+    const photo = cardAccepted ? await chipPhotoOf(read) : undefined;
+    if (photo && 'missing' in photo) log.warn({ code: photo.missing }, 'chip photo unusable: not matched, not shown');
+    if (photo && face) {
       this.emit('event', { type: 'identity-progress', phase: 'face' });
-      faceOutcome = await face.run(read.faces[0]?.image);
+      faceOutcome = await face.run(photo);
     }
     // A face that does not match (or could not be seen) means the card is not shown to be the citizen's.
     const accepted = cardAccepted && (faceOutcome.decision === 'accepted' || faceOutcome.decision === 'not-performed');
@@ -173,7 +179,7 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
       fullName: holder.fullName ?? '',
       dateOfBirth: holder.dateOfBirth ?? '',
       idLast4: holder.idNumber?.slice(-4) ?? '',
-      photo: await photoOf(read, log),
+      photo: photo && 'display' in photo ? dataUrl(photo.display) : null,
     };
     return { outcome: 'checked', verdict: view, holder: shown, face: faceOutcome.decision };
   }

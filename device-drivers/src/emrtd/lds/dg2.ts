@@ -1,7 +1,6 @@
 import { concatBytes, startsWith } from '../../encoding/bytes.js';
 import { ASN1_TAG } from '../../encoding/der.js';
 import { decodeTlv, decodeTlvList, encodeTlv, type Tlv } from '../../encoding/tlv.js';
-import { encodeForDisplay, type DisplayImage } from '../../image/decode.js';
 import { dataGroupFile, decodeSmallUnsigned, encodeSmallUnsigned, ldsMalformed, unwrapLdsFile, wrapLdsFile } from './files.js';
 
 /**
@@ -132,12 +131,4 @@ export function encodeDg2(faces: readonly FaceImage[]): Uint8Array {
   if (faces.length === 0) throw new RangeError('DG2 needs at least one face');
   const templates = faces.map((face) => encodeTlv(TAG_TEMPLATE, FACE_HEADER_TEMPLATE, encodeTlv(TAG_DATA_BLOCK, facialRecord(face))));
   return wrapLdsFile(DG2, encodeTlv(TAG_GROUP, encodeSmallUnsigned(faces.length), ...templates));
-}
-
-/**
- * The portrait as a browser shows it (JPEG checked, JPEG 2000 turned into PNG): the image module's encoder under
- * the card-stack name the kiosk app uses. IMAGE_DECODE_FAILED when the image cannot be decoded.
- */
-export function decodeFaceImage(image: Uint8Array): Promise<DisplayImage> {
-  return encodeForDisplay(image, 'face image');
 }
