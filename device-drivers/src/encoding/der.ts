@@ -9,6 +9,7 @@ import type { Tlv } from './tlv.js';
 
 /** Universal (and the two context-specific constructed) tags as one byte, the form `Tlv.tag` holds them in. */
 export const ASN1_TAG = {
+  BOOLEAN: 0x01,
   INTEGER: 0x02,
   BIT_STRING: 0x03,
   OCTET_STRING: 0x04,
@@ -25,6 +26,8 @@ export const ASN1_TAG = {
   SET: 0x31,
   CONTEXT_0: 0xa0,
   CONTEXT_1: 0xa1,
+  CONTEXT_2: 0xa2,
+  CONTEXT_3: 0xa3,
 } as const;
 
 /** Builds the error a decoder throws; callers pass one to keep their own code and file name. */

@@ -120,7 +120,7 @@ export function verifySignature(input: SignatureInput): CheckResult {
 }
 
 function signatureScheme(algorithm: Uint8Array, digestAlgorithm: string | undefined): Scheme | string {
-  const tlv = single(algorithm, 0x30, 'AlgorithmIdentifier');
+  const tlv = single(algorithm, ASN1_TAG.SEQUENCE, 'AlgorithmIdentifier');
   const oid = algorithmOid(tlv);
   const known = SCHEMES[oid];
   if (known) return known;
@@ -129,7 +129,7 @@ function signatureScheme(algorithm: Uint8Array, digestAlgorithm: string | undefi
     if (!hash) return `signature algorithm ${oid} names no hash and no digest algorithm was given`;
     return { kind: oid === RSA_ENCRYPTION ? 'rsa-pkcs1' : 'ecdsa-der', hash };
   }
-  if (oid === RSASSA_PSS) return pssScheme(expectTag(children(tlv)[1], 0x30, 'RSASSA-PSS-params').value);
+  if (oid === RSASSA_PSS) return pssScheme(expectTag(children(tlv)[1], ASN1_TAG.SEQUENCE, 'RSASSA-PSS-params').value);
   return `signature algorithm ${oid} is not supported`;
 }
 
@@ -142,17 +142,17 @@ function pssScheme(params: Uint8Array): Scheme | string {
   let saltLength = 20;
   for (const field of decodeTlvList(params)) {
     const inner = decodeTlv(field.value);
-    if (field.tag === 0xa0) hashOid = algorithmOid(inner);
-    else if (field.tag === 0xa1) {
+    if (field.tag === ASN1_TAG.CONTEXT_0) hashOid = algorithmOid(inner);
+    else if (field.tag === ASN1_TAG.CONTEXT_1) {
       if (algorithmOid(inner) !== MGF1) return 'RSA-PSS mask generation other than MGF1';
-      mgfHashOid = algorithmOid(expectTag(children(inner)[1], 0x30, 'MGF1 hash'));
-    } else if (field.tag === 0xa2) {
+      mgfHashOid = algorithmOid(expectTag(children(inner)[1], ASN1_TAG.SEQUENCE, 'MGF1 hash'));
+    } else if (field.tag === ASN1_TAG.CONTEXT_2) {
       const salt = decodeInteger(inner.value);
       // node:crypto throws a TypeError for a salt length beyond int32 and OpenSSL reads -1 and -2 as "digest length" and
       // "any": the SOD's number is checked here so that neither happens. No RSA key of 16,384 bits has room for more.
       if (salt < 0n || salt > BigInt(MAX_PSS_SALT_LENGTH)) return `RSA-PSS salt length ${salt} is outside 0..${MAX_PSS_SALT_LENGTH}`;
       saltLength = Number(salt);
-    } else if (field.tag === 0xa3 && decodeInteger(inner.value) !== 1n) return 'RSA-PSS trailer field other than 1';
+    } else if (field.tag === ASN1_TAG.CONTEXT_3 && decodeInteger(inner.value) !== 1n) return 'RSA-PSS trailer field other than 1';
   }
   const hash = HASH_BY_OID[hashOid];
   if (!hash) return `RSA-PSS hash ${hashOid} is not supported`;
@@ -163,14 +163,14 @@ function pssScheme(params: Uint8Array): Scheme | string {
 
 /** A KeyObject for the SPKI, or why there is none; explicit EC parameters are swapped for the curve's name. */
 function publicKey(spki: Uint8Array): KeyObject | string {
-  const [algorithm, subjectPublicKey] = children(single(spki, 0x30, 'SubjectPublicKeyInfo'));
-  const algorithmFields = children(expectTag(algorithm, 0x30, 'SubjectPublicKeyInfo.algorithm'));
+  const [algorithm, subjectPublicKey] = children(single(spki, ASN1_TAG.SEQUENCE, 'SubjectPublicKeyInfo'));
+  const algorithmFields = children(expectTag(algorithm, ASN1_TAG.SEQUENCE, 'SubjectPublicKeyInfo.algorithm'));
   const parameters = algorithmFields[1];
   let der = spki;
-  if (decodeOid(expectTag(algorithmFields[0], 0x06, 'key algorithm').value, malformed) === EC_PUBLIC_KEY && parameters?.tag === 0x30) {
+  if (decodeOid(expectTag(algorithmFields[0], ASN1_TAG.OID, 'key algorithm').value, malformed) === EC_PUBLIC_KEY && parameters?.tag === ASN1_TAG.SEQUENCE) {
     const curveOid = namedCurveOf(parameters.value);
     if (!curveOid) return 'explicit EC domain parameters that match no known named curve';
-    const key = expectTag(subjectPublicKey, 0x03, 'subjectPublicKey');
+    const key = expectTag(subjectPublicKey, ASN1_TAG.BIT_STRING, 'subjectPublicKey');
     der = encodeTlv(0x30, encodeTlv(0x30, encodeOidTlv(EC_PUBLIC_KEY), encodeOidTlv(curveOid)), encodeTlv(0x03, key.value));
   }
   return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
@@ -179,14 +179,14 @@ function publicKey(spki: Uint8Array): KeyObject | string {
 /** SpecifiedECDomain (SEC 1 §C.2) compared field by field with the curves ICAO standardizes. */
 function namedCurveOf(specifiedDomain: Uint8Array): string | undefined {
   const [, fieldId, curve, base, order] = decodeTlvList(specifiedDomain);
-  const [fieldType, prime] = children(expectTag(fieldId, 0x30, 'fieldID'));
-  if (decodeOid(expectTag(fieldType, 0x06, 'fieldType').value, malformed) !== PRIME_FIELD) return undefined;
-  const [a, b] = children(expectTag(curve, 0x30, 'curve'));
-  const p = decodeInteger(expectTag(prime, 0x02, 'prime').value);
-  const n = decodeInteger(expectTag(order, 0x02, 'order').value);
-  const aValue = unsigned(expectTag(a, 0x04, 'curve.a').value);
-  const bValue = unsigned(expectTag(b, 0x04, 'curve.b').value);
-  const g = expectTag(base, 0x04, 'base').value;
+  const [fieldType, prime] = children(expectTag(fieldId, ASN1_TAG.SEQUENCE, 'fieldID'));
+  if (decodeOid(expectTag(fieldType, ASN1_TAG.OID, 'fieldType').value, malformed) !== PRIME_FIELD) return undefined;
+  const [a, b] = children(expectTag(curve, ASN1_TAG.SEQUENCE, 'curve'));
+  const p = decodeInteger(expectTag(prime, ASN1_TAG.INTEGER, 'prime').value);
+  const n = decodeInteger(expectTag(order, ASN1_TAG.INTEGER, 'order').value);
+  const aValue = unsigned(expectTag(a, ASN1_TAG.OCTET_STRING, 'curve.a').value);
+  const bValue = unsigned(expectTag(b, ASN1_TAG.OCTET_STRING, 'curve.b').value);
+  const g = expectTag(base, ASN1_TAG.OCTET_STRING, 'base').value;
   for (const [parameterId, oid] of CURVE_OID_BY_PARAMETER_ID) {
     const domain = ecDomainById(parameterId);
     if (!domain) continue;
@@ -217,9 +217,9 @@ export function verifySignerInfo(signed: CmsSignedData, signerSpki: Uint8Array):
   const contentTypes = signerInfo.attributes.get(ID_CONTENT_TYPE) ?? [];
   const messageDigests = signerInfo.attributes.get(ID_MESSAGE_DIGEST) ?? [];
   if (contentTypes.length !== 1 || messageDigests.length !== 1) return failed('signed attributes need exactly one content-type and one message-digest value');
-  const contentType = asMalformed('content-type attribute', () => decodeOid(single(contentTypes[0] as Uint8Array, 0x06, 'content-type').value, malformed));
+  const contentType = asMalformed('content-type attribute', () => decodeOid(single(contentTypes[0] as Uint8Array, ASN1_TAG.OID, 'content-type').value, malformed));
   if (contentType !== signed.eContentType) return failed(`content-type attribute ${contentType} differs from eContentType ${signed.eContentType}`);
-  const messageDigest = asMalformed('message-digest attribute', () => single(messageDigests[0] as Uint8Array, 0x04, 'message-digest').value);
+  const messageDigest = asMalformed('message-digest attribute', () => single(messageDigests[0] as Uint8Array, ASN1_TAG.OCTET_STRING, 'message-digest').value);
   if (!bytesEqual(messageDigest, digest(hash, signed.eContent))) return failed(`message-digest attribute differs from the ${hash} of the signed content`);
   const signature = verifySignature({
     spki: signerSpki,

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isKioskError, KioskError } from '@kiosk/common';
 import { bytesEqual } from '../encoding/bytes.js';
-import { decodeOid, decodeTime } from '../encoding/der.js';
+import { ASN1_TAG, decodeOid, decodeTime } from '../encoding/der.js';
 import { decodeTlvList, type Tlv } from '../encoding/tlv.js';
 import { verifySignature, verifySignerInfo } from './signature.js';
 import {
@@ -106,12 +106,12 @@ function parseName(source: Uint8Array, tlv: Tlv): DistinguishedName {
   const pairs: string[] = [];
   const texts: string[] = [];
   let country: string | undefined;
-  for (const rdn of children(expectTag(tlv, 0x30, 'Name'))) {
-    for (const attribute of children(expectTag(rdn, 0x31, 'RelativeDistinguishedName'))) {
-      const [type, value] = children(expectTag(attribute, 0x30, 'AttributeTypeAndValue'));
-      const oid = decodeOid(expectTag(type, 0x06, 'attribute type').value, malformed);
+  for (const rdn of children(expectTag(tlv, ASN1_TAG.SEQUENCE, 'Name'))) {
+    for (const attribute of children(expectTag(rdn, ASN1_TAG.SET, 'RelativeDistinguishedName'))) {
+      const [type, value] = children(expectTag(attribute, ASN1_TAG.SEQUENCE, 'AttributeTypeAndValue'));
+      const oid = decodeOid(expectTag(type, ASN1_TAG.OID, 'attribute type').value, malformed);
       if (!value) throw malformed('attribute without a value');
-      const text = value.tag === 0x1e ? new TextDecoder('utf-16be').decode(value.value) : STRING_TAGS.has(value.tag) ? new TextDecoder().decode(value.value) : Buffer.from(value.value).toString('hex');
+      const text = value.tag === ASN1_TAG.BMP_STRING ? new TextDecoder('utf-16be').decode(value.value) : STRING_TAGS.has(value.tag) ? new TextDecoder().decode(value.value) : Buffer.from(value.value).toString('hex');
       if (oid === OID.countryName) country = text.trim().toUpperCase();
       pairs.push(`${oid}=${text.trim().replace(/\s+/g, ' ').toLowerCase()}`);
       texts.push(`${oid}=${text}`);
@@ -123,56 +123,56 @@ function parseName(source: Uint8Array, tlv: Tlv): DistinguishedName {
 function parseExtensions(tlv: Tlv | undefined): Map<string, Uint8Array> {
   const extensions = new Map<string, Uint8Array>();
   if (!tlv) return extensions;
-  for (const extension of children(expectTag(children(tlv)[0], 0x30, 'Extensions'))) {
-    const fields = children(expectTag(extension, 0x30, 'Extension'));
-    const oid = decodeOid(expectTag(fields[0], 0x06, 'extnID').value, malformed);
+  for (const extension of children(expectTag(children(tlv)[0], ASN1_TAG.SEQUENCE, 'Extensions'))) {
+    const fields = children(expectTag(extension, ASN1_TAG.SEQUENCE, 'Extension'));
+    const oid = decodeOid(expectTag(fields[0], ASN1_TAG.OID, 'extnID').value, malformed);
     if (extensions.has(oid)) throw malformed(`extension ${oid} appears twice`);
-    extensions.set(oid, expectTag(fields[fields.length - 1], 0x04, 'extnValue').value);
+    extensions.set(oid, expectTag(fields[fields.length - 1], ASN1_TAG.OCTET_STRING, 'extnValue').value);
   }
   return extensions;
 }
 
 function parseKeyUsage(value: Uint8Array | undefined): KeyUsage | undefined {
   if (!value) return undefined;
-  const bits = single(value, 0x03, 'KeyUsage').value;
+  const bits = single(value, ASN1_TAG.BIT_STRING, 'KeyUsage').value;
   const first = bits[1] ?? 0;
   return { digitalSignature: (first & 0x80) !== 0, keyCertSign: (first & 0x04) !== 0, cRLSign: (first & 0x02) !== 0 };
 }
 
 function parseAuthorityKeyIdentifier(value: Uint8Array | undefined): Uint8Array | undefined {
   if (!value) return undefined;
-  return children(single(value, 0x30, 'AuthorityKeyIdentifier')).find((f) => f.tag === 0x80)?.value;
+  return children(single(value, ASN1_TAG.SEQUENCE, 'AuthorityKeyIdentifier')).find((f) => f.tag === 0x80)?.value;
 }
 
 /** Parses an X.509 certificate; LDS_MALFORMED when it is not one. */
 export function parseCertificate(der: Uint8Array): ParsedCertificate {
   return asMalformed('certificate', () => {
-    const certificate = single(der, 0x30, 'Certificate');
+    const certificate = single(der, ASN1_TAG.SEQUENCE, 'Certificate');
     const [tbsTlv, algorithmTlv, signatureTlv] = children(certificate);
-    const tbs = expectTag(tbsTlv, 0x30, 'tbsCertificate');
+    const tbs = expectTag(tbsTlv, ASN1_TAG.SEQUENCE, 'tbsCertificate');
     const fields = children(tbs);
-    const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
+    const offset = fields[0]?.tag === ASN1_TAG.CONTEXT_0 ? 1 : 0;
     const [serial, , issuer, validity, subject, spki] = fields.slice(offset);
-    const [notBefore, notAfter] = children(expectTag(validity, 0x30, 'Validity'));
-    const extensions = parseExtensions(fields.find((f) => f.tag === 0xa3));
+    const [notBefore, notAfter] = children(expectTag(validity, ASN1_TAG.SEQUENCE, 'Validity'));
+    const extensions = parseExtensions(fields.find((f) => f.tag === ASN1_TAG.CONTEXT_3));
     const basicConstraints = extensions.get(OID.basicConstraints);
-    const constraints = basicConstraints ? children(single(basicConstraints, 0x30, 'BasicConstraints')) : [];
+    const constraints = basicConstraints ? children(single(basicConstraints, ASN1_TAG.SEQUENCE, 'BasicConstraints')) : [];
     const ski = extensions.get(OID.subjectKeyIdentifier);
     return {
       der,
       fingerprint: fingerprintOf(der),
       tbs: raw(certificate.value, tbs),
-      signatureAlgorithm: raw(certificate.value, expectTag(algorithmTlv, 0x30, 'signatureAlgorithm')),
-      signature: bitStringBytes(expectTag(signatureTlv, 0x03, 'signatureValue')),
-      serialNumber: decodeInteger(expectTag(serial, 0x02, 'serialNumber').value),
-      issuer: parseName(tbs.value, expectTag(issuer, 0x30, 'issuer')),
-      subject: parseName(tbs.value, expectTag(subject, 0x30, 'subject')),
+      signatureAlgorithm: raw(certificate.value, expectTag(algorithmTlv, ASN1_TAG.SEQUENCE, 'signatureAlgorithm')),
+      signature: bitStringBytes(expectTag(signatureTlv, ASN1_TAG.BIT_STRING, 'signatureValue')),
+      serialNumber: decodeInteger(expectTag(serial, ASN1_TAG.INTEGER, 'serialNumber').value),
+      issuer: parseName(tbs.value, expectTag(issuer, ASN1_TAG.SEQUENCE, 'issuer')),
+      subject: parseName(tbs.value, expectTag(subject, ASN1_TAG.SEQUENCE, 'subject')),
       notBefore: decodeTime(present(notBefore, 'notBefore'), malformed),
       notAfter: decodeTime(present(notAfter, 'notAfter'), malformed),
-      spki: raw(tbs.value, expectTag(spki, 0x30, 'subjectPublicKeyInfo')),
+      spki: raw(tbs.value, expectTag(spki, ASN1_TAG.SEQUENCE, 'subjectPublicKeyInfo')),
       keyUsage: parseKeyUsage(extensions.get(OID.keyUsage)),
-      isCa: constraints[0]?.tag === 0x01 && constraints[0].value[0] !== 0,
-      subjectKeyIdentifier: ski ? single(ski, 0x04, 'SubjectKeyIdentifier').value : undefined,
+      isCa: constraints[0]?.tag === ASN1_TAG.BOOLEAN && constraints[0].value[0] !== 0,
+      subjectKeyIdentifier: ski ? single(ski, ASN1_TAG.OCTET_STRING, 'SubjectKeyIdentifier').value : undefined,
       authorityKeyIdentifier: parseAuthorityKeyIdentifier(extensions.get(OID.authorityKeyIdentifier)),
     };
   });
@@ -192,26 +192,26 @@ function bitStringBytes(tlv: Tlv): Uint8Array {
 /** Parses an X.509 v2 CRL; LDS_MALFORMED when it is not one. */
 export function parseCrl(der: Uint8Array): ParsedCrl {
   return asMalformed('CRL', () => {
-    const list = single(der, 0x30, 'CertificateList');
+    const list = single(der, ASN1_TAG.SEQUENCE, 'CertificateList');
     const [tbsTlv, algorithmTlv, signatureTlv] = children(list);
-    const tbs = expectTag(tbsTlv, 0x30, 'tbsCertList');
+    const tbs = expectTag(tbsTlv, ASN1_TAG.SEQUENCE, 'tbsCertList');
     const fields = children(tbs);
-    const offset = fields[0]?.tag === 0x02 ? 1 : 0;
+    const offset = fields[0]?.tag === ASN1_TAG.INTEGER ? 1 : 0;
     const [, issuer, thisUpdate, ...rest] = fields.slice(offset);
-    const nextUpdate = rest[0] && (rest[0].tag === 0x17 || rest[0].tag === 0x18) ? rest[0] : undefined;
+    const nextUpdate = rest[0] && (rest[0].tag === ASN1_TAG.UTC_TIME || rest[0].tag === ASN1_TAG.GENERALIZED_TIME) ? rest[0] : undefined;
     const revoked = new Map<string, Date>();
-    for (const entry of rest.find((f) => f.tag === 0x30) ? children(rest.find((f) => f.tag === 0x30) as Tlv) : []) {
-      const [serial, date] = children(expectTag(entry, 0x30, 'revokedCertificate'));
-      revoked.set(decodeInteger(expectTag(serial, 0x02, 'userCertificate').value).toString(), decodeTime(present(date, 'revocationDate'), malformed));
+    for (const entry of rest.find((f) => f.tag === ASN1_TAG.SEQUENCE) ? children(rest.find((f) => f.tag === ASN1_TAG.SEQUENCE) as Tlv) : []) {
+      const [serial, date] = children(expectTag(entry, ASN1_TAG.SEQUENCE, 'revokedCertificate'));
+      revoked.set(decodeInteger(expectTag(serial, ASN1_TAG.INTEGER, 'userCertificate').value).toString(), decodeTime(present(date, 'revocationDate'), malformed));
     }
-    const extensions = parseExtensions(rest.find((f) => f.tag === 0xa0));
+    const extensions = parseExtensions(rest.find((f) => f.tag === ASN1_TAG.CONTEXT_0));
     return {
       der,
       fingerprint: fingerprintOf(der),
       tbs: raw(list.value, tbs),
-      signatureAlgorithm: raw(list.value, expectTag(algorithmTlv, 0x30, 'signatureAlgorithm')),
-      signature: bitStringBytes(expectTag(signatureTlv, 0x03, 'signature')),
-      issuer: parseName(tbs.value, expectTag(issuer, 0x30, 'issuer')),
+      signatureAlgorithm: raw(list.value, expectTag(algorithmTlv, ASN1_TAG.SEQUENCE, 'signatureAlgorithm')),
+      signature: bitStringBytes(expectTag(signatureTlv, ASN1_TAG.BIT_STRING, 'signature')),
+      issuer: parseName(tbs.value, expectTag(issuer, ASN1_TAG.SEQUENCE, 'issuer')),
       thisUpdate: decodeTime(present(thisUpdate, 'thisUpdate'), malformed),
       nextUpdate: nextUpdate && decodeTime(nextUpdate, malformed),
       revoked,
@@ -304,9 +304,9 @@ function untrusted(message: string): KioskError {
 /** CscaMasterList ::= SEQUENCE { version INTEGER (v0), certList SET OF Certificate } */
 function parseMasterListContent(content: Uint8Array): ParsedCertificate[] {
   return asMalformed('CscaMasterList', () => {
-    const [version, certList] = children(single(content, 0x30, 'CscaMasterList'));
-    if (decodeInteger(expectTag(version, 0x02, 'version').value) !== 0n) throw malformed('CscaMasterList version is not v0');
-    const set = expectTag(certList, 0x31, 'certList');
+    const [version, certList] = children(single(content, ASN1_TAG.SEQUENCE, 'CscaMasterList'));
+    if (decodeInteger(expectTag(version, ASN1_TAG.INTEGER, 'version').value) !== 0n) throw malformed('CscaMasterList version is not v0');
+    const set = expectTag(certList, ASN1_TAG.SET, 'certList');
     return children(set).map((c) => parseCertificate(raw(set.value, c)));
   });
 }

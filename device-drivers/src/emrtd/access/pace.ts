@@ -1,17 +1,17 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { KioskError } from '@kiosk/common';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
-import * as asn1js from 'asn1js';
 import { decodeResponse, encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
 import { bytesEqual, concatBytes } from '../../encoding/bytes.js';
+import { ASN1_TAG, encodeOid } from '../../encoding/der.js';
 import { aesCbcDecrypt, aesCbcEncrypt, aesCmac8 } from '../crypto/aes.js';
 import { decodePoint, ecDomainById, encodePoint, randomScalar, scalarFromBytes, xCoordinate, type EcDomain, type EcPoint } from '../crypto/curves.js';
 import { retailMac, tdesCbcDecrypt, tdesCbcEncrypt } from '../crypto/des.js';
 import { deriveKey, KDF_ENC, KDF_MAC, KDF_PACE, type KeyAlgorithm } from '../crypto/kdf.js';
 import type { PaceInfo } from '../security-infos-types.js';
 import { SecureMessaging } from '../sm/secure-messaging.js';
-import { decodeTlv, decodeTlvList, encodeTlv, findTlv } from '../../encoding/tlv.js';
+import { decodeTlvList, encodeTlv, findTlv } from '../../encoding/tlv.js';
 import { chipReply, type ChipAccessResult, type ChipProtocol } from '../chip-side.js';
 import { CLA_CHAINING, dynamicAuthenticationObjects, generalAuthenticate, INS_GENERAL_AUTHENTICATE, INS_MANAGE_SECURITY_ENVIRONMENT, isMseSet, MSE_AUTHENTICATION_TEMPLATE, MSE_SET_MUTUAL, mseSetAt, TAG_DYNAMIC_AUTH_DATA } from '../iso7816/security-commands.js';
 import { accessKeyRejected, CardStatusError, isAccessKeyRejected } from '../iso7816/status.js';
@@ -67,8 +67,8 @@ function resolveSuite(paceInfo: PaceInfo): PaceSuite {
   if (parameterId === undefined) throw unsupported('explicit domain parameters (no parameterId) are not supported');
   const domain = ecDomainById(parameterId);
   if (!domain) throw unsupported(`domain parameter id ${parameterId} is not an elliptic curve we support`);
-  const oidTlv = new Uint8Array(new asn1js.ObjectIdentifier({ value: protocol }).toBER());
-  return { algorithm, domain, oidTlv, oidValue: decodeTlv(oidTlv).value };
+  const oidValue = encodeOid(protocol);
+  return { algorithm, domain, oidTlv: encodeTlv(ASN1_TAG.OID, oidValue), oidValue };
 }
 
 /** The password key K: SHA-1 of MRZ_information (all 20 bytes, unlike BAC), or the CAN digits as ASCII. */

@@ -5,6 +5,7 @@ import * as asn1js from 'asn1js';
 import { decodeResponse, encodeCommand, type CommandApdu } from '../../smartcard/apdu.js';
 import type { ApduTransceiver } from '../../smartcard/transceiver.js';
 import { bytesEqual, concatBytes, toHex } from '../../encoding/bytes.js';
+import { decodeOid, encodeOid } from '../../encoding/der.js';
 import { chipReply, type ChipAccessResult, type ChipProtocol } from '../chip-side.js';
 import { CURVE_OID_BY_PARAMETER_ID, decodePoint, ecDomainById, encodePoint, randomScalar, scalarFromBytes, xCoordinate, type EcDomain, type EcPoint } from '../crypto/curves.js';
 import { deriveKey, KDF_ENC, KDF_MAC, type KeyAlgorithm } from '../crypto/kdf.js';
@@ -65,9 +66,10 @@ function asn1Children(node: unknown, what: string, field: string): unknown[] {
   return node.valueBlock.value;
 }
 
+/** Through the strict kernel decoder: asn1js reads non-minimal arcs (2A 80 01 as 1.2.1), a key from the chip may not. */
 function asn1Oid(node: unknown, what: string, field: string): string {
   if (!(node instanceof asn1js.ObjectIdentifier)) throw malformedKey(what, `${field} is not an OBJECT IDENTIFIER`);
-  return node.getValue();
+  return decodeOid(decodeTlv(node.valueBeforeDecodeView).value, (message) => malformedKey(what, `${field}: ${message}`));
 }
 
 function asn1Integer(node: unknown, what: string, field: string): bigint {
@@ -149,7 +151,7 @@ export function readEcPublicKey(spki: Uint8Array, what: string): EcPublicKey {
   const [algorithmOid, parameters] = asn1Children(algorithm, what, 'algorithm');
   const keyType = asn1Oid(algorithmOid, what, 'algorithm');
   if (keyType !== ID_EC_PUBLIC_KEY) throw unsupported(`${what}: key algorithm ${keyType} is not elliptic-curve`);
-  const domain = parameters instanceof asn1js.ObjectIdentifier ? namedDomain(parameters.getValue(), what) : explicitDomain(parameters, what);
+  const domain = parameters instanceof asn1js.ObjectIdentifier ? namedDomain(asn1Oid(parameters, what, 'curve'), what) : explicitDomain(parameters, what);
   if (!(subjectPublicKey instanceof asn1js.BitString) || subjectPublicKey.valueBlock.unusedBits !== 0) {
     throw malformedKey(what, 'subjectPublicKey is not a whole-byte BIT STRING');
   }
@@ -189,8 +191,7 @@ function resolveSuite(protocol: string, version: number): CaSuite {
     throw unsupported(`chip authentication: protocol ${protocol} ${why}`);
   }
   if (version !== 1) throw unsupported(`chip authentication: ChipAuthenticationInfo version ${version}, ICAO defines version 1`);
-  const oidTlv = new Uint8Array(new asn1js.ObjectIdentifier({ value: protocol }).toBER());
-  return { algorithm, oidValue: decodeTlv(oidTlv).value };
+  return { algorithm, oidValue: encodeOid(protocol) };
 }
 
 /** A keyId as the content of MSE tag 84: unsigned big-endian without leading zero bytes. */

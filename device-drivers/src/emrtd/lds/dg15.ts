@@ -1,5 +1,5 @@
 import { KioskError } from '@kiosk/common';
-import { decodeOid } from '../../encoding/der.js';
+import { ASN1_TAG, decodeOid } from '../../encoding/der.js';
 import { decodeTlv, decodeTlvList, type Tlv } from '../../encoding/tlv.js';
 import { dataGroupFile, ldsMalformed, unwrapLdsFile, wrapLdsFile } from './files.js';
 
@@ -62,7 +62,7 @@ function expect(tlv: Tlv | undefined, tag: number, what: string): Tlv {
 
 /** A positive INTEGER's magnitude without leading zero bytes. */
 function positiveInteger(tlv: Tlv | undefined, what: string): Uint8Array {
-  const { value } = expect(tlv, 0x02, what);
+  const { value } = expect(tlv, ASN1_TAG.INTEGER, what);
   if (value.length === 0 || (value[0] as number) & 0x80) throw ldsMalformed(FILE, `${what} is not a positive INTEGER`);
   const start = value.findIndex((b) => b !== 0);
   if (start < 0) throw ldsMalformed(FILE, `${what} is zero`);
@@ -75,7 +75,7 @@ function bitLength(magnitude: Uint8Array): number {
 
 /** BIT STRING content without its unused-bits byte, which must be 0 for keys. */
 function bitStringBytes(tlv: Tlv | undefined, what: string): Uint8Array {
-  const { value } = expect(tlv, 0x03, what);
+  const { value } = expect(tlv, ASN1_TAG.BIT_STRING, what);
   if (value[0] !== 0) throw ldsMalformed(FILE, `${what} does not start with 0 unused bits`);
   return value.subarray(1);
 }
@@ -89,10 +89,10 @@ function unsupported(message: string): KioskError {
 }
 
 function parseRsa(spki: Uint8Array, parameters: Tlv | undefined, key: Uint8Array): ActiveAuthenticationKey {
-  if (parameters !== undefined && (parameters.tag !== 0x05 || parameters.value.length !== 0)) throw ldsMalformed(FILE, 'RSA algorithm parameters are not NULL');
+  if (parameters !== undefined && (parameters.tag !== ASN1_TAG.NULL || parameters.value.length !== 0)) throw ldsMalformed(FILE, 'RSA algorithm parameters are not NULL');
   const sequence = decodeTlv(key, 0);
   if (sequence.end !== key.length) throw ldsMalformed(FILE, 'bytes after the RSA public key');
-  const [modulusTlv, exponentTlv, ...rest] = list(expect(sequence, 0x30, 'RSA public key'));
+  const [modulusTlv, exponentTlv, ...rest] = list(expect(sequence, ASN1_TAG.SEQUENCE, 'RSA public key'));
   if (rest.length > 0) throw ldsMalformed(FILE, 'RSA public key has extra elements');
   const modulus = positiveInteger(modulusTlv, 'RSA modulus');
   return { algorithm: 'rsa', spki, keyBits: bitLength(modulus), modulus, publicExponent: positiveInteger(exponentTlv, 'RSA public exponent') };
@@ -101,9 +101,9 @@ function parseRsa(spki: Uint8Array, parameters: Tlv | undefined, key: Uint8Array
 /** Field bits of explicit ECParameters: SEQUENCE { version, fieldID { prime-field, p }, curve, base, order, ... }. */
 function explicitFieldBits(parameters: Tlv): number {
   const [version, fieldId] = list(parameters);
-  expect(version, 0x02, 'ECParameters version');
-  const [fieldType, prime] = list(expect(fieldId, 0x30, 'ECParameters fieldID'));
-  const type = decodeOid(expect(fieldType, 0x06, 'ECParameters field type').value, oidMalformed);
+  expect(version, ASN1_TAG.INTEGER, 'ECParameters version');
+  const [fieldType, prime] = list(expect(fieldId, ASN1_TAG.SEQUENCE, 'ECParameters fieldID'));
+  const type = decodeOid(expect(fieldType, ASN1_TAG.OID, 'ECParameters field type').value, oidMalformed);
   if (type !== PRIME_FIELD) throw unsupported(`EC field type ${type} is not a prime field`);
   return bitLength(positiveInteger(prime, 'EC field prime'));
 }
@@ -114,11 +114,11 @@ function parseEc(spki: Uint8Array, parametersDer: Uint8Array | undefined, point:
   if (!uncompressed && !compressed) throw ldsMalformed(FILE, 'EC public point is neither uncompressed nor compressed');
   const pointBits = (uncompressed ? (point.length - 1) / 2 : point.length - 1) * 8;
   const parameters = parametersDer && decodeTlv(parametersDer, 0);
-  if (parameters?.tag === 0x06) {
+  if (parameters?.tag === ASN1_TAG.OID) {
     const curve = decodeOid(parameters.value, oidMalformed);
     return { algorithm: 'ec', spki, keyBits: NAMED_CURVE_BITS.get(curve) ?? pointBits, curve, explicitParameters: undefined, publicPoint: point.slice() };
   }
-  if (parametersDer && parameters?.tag === 0x30) {
+  if (parametersDer && parameters?.tag === ASN1_TAG.SEQUENCE) {
     return { algorithm: 'ec', spki, keyBits: explicitFieldBits(parameters), curve: undefined, explicitParameters: parametersDer, publicPoint: point.slice() };
   }
   throw ldsMalformed(FILE, 'EC key has neither a named curve nor explicit parameters');
@@ -129,12 +129,12 @@ export function parseSubjectPublicKeyInfo(spkiBytes: Uint8Array): ActiveAuthenti
   const spki = spkiBytes.slice();
   const outer = decodeTlv(spki, 0);
   if (outer.end !== spki.length) throw ldsMalformed(FILE, 'bytes after the SubjectPublicKeyInfo');
-  const [algorithmTlv, key, ...rest] = list(expect(outer, 0x30, 'SubjectPublicKeyInfo'));
+  const [algorithmTlv, key, ...rest] = list(expect(outer, ASN1_TAG.SEQUENCE, 'SubjectPublicKeyInfo'));
   if (rest.length > 0) throw ldsMalformed(FILE, 'SubjectPublicKeyInfo has extra elements');
-  const algorithm = expect(algorithmTlv, 0x30, 'AlgorithmIdentifier');
+  const algorithm = expect(algorithmTlv, ASN1_TAG.SEQUENCE, 'AlgorithmIdentifier');
   const [oidTlv, parameters, ...more] = list(algorithm);
   if (more.length > 0) throw ldsMalformed(FILE, 'AlgorithmIdentifier has extra elements');
-  const oid = decodeOid(expect(oidTlv, 0x06, 'algorithm').value, oidMalformed);
+  const oid = decodeOid(expect(oidTlv, ASN1_TAG.OID, 'algorithm').value, oidMalformed);
   const keyBytes = bitStringBytes(key, 'subjectPublicKey');
   if (oid === RSA_ENCRYPTION) return parseRsa(spki, parameters, keyBytes);
   // Offsets of `parameters` refer to the AlgorithmIdentifier's content, the buffer it was decoded from.

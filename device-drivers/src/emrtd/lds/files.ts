@@ -1,4 +1,5 @@
 import { KioskError } from '@kiosk/common';
+import { ASN1_TAG } from '../../encoding/der.js';
 import { decodeTlv, encodeTlv, type Tlv } from '../../encoding/tlv.js';
 import type { EfRef } from './file-reader.js';
 
@@ -91,7 +92,7 @@ export function wrapLdsFile(file: LdsFile, ...values: Uint8Array[]): Uint8Array 
  */
 export function decodeSmallUnsigned(tlv: Tlv, file: string, what: string): number {
   const { value } = tlv;
-  if (tlv.tag !== 0x02) throw ldsMalformed(file, `${what} is not an INTEGER`);
+  if (tlv.tag !== ASN1_TAG.INTEGER) throw ldsMalformed(file, `${what} is not an INTEGER`);
   if (value.length === 0 || value.length > 8) throw ldsMalformed(file, `${what} has ${value.length} bytes`);
   if ((value[0] as number) & 0x80) throw ldsMalformed(file, `${what} is negative`);
   const n = value.reduce((sum, b) => sum * 256 + b, 0);

@@ -294,6 +294,21 @@ describe('EC public keys with explicit domain parameters', () => {
   });
 });
 
+describe('EC public keys: OIDs through the strict kernel decoder', () => {
+  it('a curve OID with a non-minimal arc (80 07 for 7, which asn1js reads as P-256) is LDS_MALFORMED', () => {
+    const named = toHex(CURVES['NIST P-256'].spki);
+    expect(named.slice(0, 8)).toBe('30593013');
+    const padded = fromHex(`305A3014${named.slice(8).replace('06082A8648CE3D030107', '06092A8648CE3D03018007')}`);
+    let err: unknown;
+    try {
+      readEcPublicKey(padded, 'test key');
+    } catch (thrown) {
+      err = thrown;
+    }
+    expect(err).toMatchObject({ code: 'LDS_MALFORMED', message: 'test key: curve: OBJECT IDENTIFIER arc with a leading 80 byte' });
+  });
+});
+
 describe('CA fuzzing: malformed chip answers give failed or a typed error, never a crash or a pass', () => {
   const NUM_RUNS = 2000;
   const SEED = 9303;
