@@ -1,8 +1,8 @@
 // Draws the dependency graph from the code: which workspace imports which (@kiosk/* specifiers in src, bin, test
 // and bench files) and which device-drivers/src folder imports which (relative specifiers). Reads every import,
 // export-from and dynamic import() with TypeScript's own pre-processor. `npm run deps:graph` prints text;
-// `--mermaid` prints mermaid flowcharts (docs/ARCHITECTURE.md shows them).
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+// `--mermaid` prints mermaid flowcharts; `--write` puts both into docs/ARCHITECTURE.md (a test fails when they differ).
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -170,9 +170,33 @@ export function renderMermaid(graph: DependencyGraph): string {
   return `${lines.join('\n')}\n`;
 }
 
+const DOC = join(ROOT, 'docs', 'ARCHITECTURE.md');
+const BEGIN = '<!-- deps:graph begin (npm run deps:graph -- --write) -->';
+const END = '<!-- deps:graph end -->';
+
+/** What docs/ARCHITECTURE.md shows between its markers: the text graph, then the two mermaid charts. */
+export function renderDocBlock(graph: DependencyGraph): string {
+  return `${BEGIN}\n\n\`\`\`text\n${renderText(graph)}\`\`\`\n\n${renderMermaid(graph)}\n${END}`;
+}
+
+/** The block as docs/ARCHITECTURE.md has it now, or undefined without markers. */
+export function docBlock(doc: string = readFileSync(DOC, 'utf8')): string | undefined {
+  const start = doc.indexOf(BEGIN);
+  const end = doc.indexOf(END, start);
+  return start < 0 || end < 0 ? undefined : doc.slice(start, end + END.length);
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const graph = dependencyGraph();
-  process.stdout.write(process.argv.includes('--mermaid') ? renderMermaid(graph) : renderText(graph));
+  if (process.argv.includes('--write')) {
+    const doc = readFileSync(DOC, 'utf8');
+    const current = docBlock(doc);
+    if (current === undefined) throw new Error(`${DOC} has no "${BEGIN}" ... "${END}" block`);
+    writeFileSync(DOC, doc.replace(current, renderDocBlock(graph)));
+    process.stdout.write(`wrote the graph into ${DOC}\n`);
+  } else {
+    process.stdout.write(process.argv.includes('--mermaid') ? renderMermaid(graph) : renderText(graph));
+  }
   const cycles = importCycles();
   for (const cycle of cycles) process.stderr.write(`import circle: ${cycle.join(' <-> ')}\n`);
   process.exitCode = cycles.length > 0 ? 1 : 0;

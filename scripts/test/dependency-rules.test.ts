@@ -3,7 +3,7 @@ import { ESLint } from 'eslint';
 import tseslint from 'typescript-eslint';
 import { describe, expect, it } from 'vitest';
 import { DRIVER_FOLDER_RULES } from '../eslint-dependency-direction.js';
-import { dependencyGraph, importCycles } from '../dependency-graph.js';
+import { dependencyGraph, docBlock, importCycles, renderDocBlock } from '../dependency-graph.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -71,5 +71,9 @@ describe('the dependency direction (ESLint kiosk/dependency-direction)', () => {
     }
     expect(graph.workspaces.get('device-drivers')).toEqual(new Set(['common']));
     expect(importCycles(root)).toEqual([]);
+  });
+
+  it('docs/ARCHITECTURE.md shows the graph the code has (npm run deps:graph -- --write redraws it)', () => {
+    expect(docBlock()).toBe(renderDocBlock(dependencyGraph(root)));
   });
 });
