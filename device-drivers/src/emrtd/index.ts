@@ -7,7 +7,7 @@ export { chipReply, type ChipAccessResult, type ChipProtocol } from './chip-side
 export { performBac, BacChip, deriveBacKeys, type BacOptions } from './access/bac.js';
 export { performPace, PaceChip, PACE_KEY_REFERENCE, type PacePassword, type PaceParameters, type PaceOptions, type PaceChipSecrets } from './access/pace.js';
 export * from './access/access-keys.js';
-export { EMRTD_AID, selectApplication, selectFile, selectFileCommand, readBinary, readBinaryBySfi } from './iso7816/file-commands.js';
+export { EMRTD_AID, INS_READ_BINARY, INS_READ_BINARY_ODD, INS_SELECT, selectApplication, selectFile, selectFileCommand, readBinary, readBinaryBySfi } from './iso7816/file-commands.js';
 export * from './iso7816/security-commands.js';
 export { CardStatusError, describeSw, expectSuccess, isStatus, isAccessKeyRejected, accessKeyRejected } from './iso7816/status.js';
 export { readElementaryFile, defaultReadPlan, maxShortRead, PartialReadError, type EfRef, type ReadPlan, type FileProgress } from './lds/file-reader.js';
