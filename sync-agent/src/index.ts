@@ -1,1 +1,2 @@
 export { classifyAnswer, backoffDelayMs, nextAttemptDelayMs, DEFAULT_BACKOFF, type DeliveryOutcome, type UpstreamAnswer, type BackoffPolicy } from './delivery-policy.js';
+export { Relay, type OutboxPort, type UpstreamTransport, type UpstreamHealth, type RelayOptions, type RoundCounts, type RelayEvents } from './relay/relay.js';

@@ -1,0 +1,160 @@
+import { EventEmitter } from 'node:events';
+import { isKioskError, type Logger } from '@kiosk/common';
+import type { ClaimOptions, DueDelivery } from '@kiosk/store';
+import { classifyAnswer, DEFAULT_BACKOFF, nextAttemptDelayMs, type BackoffPolicy, type DeliveryOutcome, type UpstreamAnswer } from '../delivery-policy.js';
+
+/** What the relay needs of the local store: claims and the three marks (TransactionStore has them). */
+export interface OutboxPort {
+  claimDue(options?: ClaimOptions): DueDelivery[];
+  markDelivered(id: number): void;
+  markRetry(id: number, error: string, nextAttemptAt: number): void;
+  markDeadLetter(id: number, error: string): void;
+}
+
+/**
+ * One upstream system as the relay sees it: sends a batch and answers per delivery, in the batch's order. An answer
+ * with a 2xx status means the upstream acknowledged it durably; a network failure is an answer without a status.
+ */
+export interface UpstreamTransport {
+  readonly name: string;
+  send(batch: readonly DueDelivery[]): Promise<UpstreamAnswer[]>;
+}
+
+export type UpstreamHealth = { state: 'ok' } | { state: 'stopped'; reason: string; since: number };
+
+export interface RelayOptions {
+  store: OutboxPort;
+  upstreams: readonly UpstreamTransport[];
+  log: Logger;
+  /** Deliveries claimed and sent per upstream per round. */
+  batchSize?: number;
+  /** How long a claim holds: a crash mid-send makes the deliveries due again after it. */
+  leaseMs?: number;
+  backoff?: BackoffPolicy;
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface RoundCounts {
+  delivered: number;
+  retried: number;
+  deadLettered: number;
+  /** Sent and acknowledged, but the local mark failed: the lease runs out and the upstream's dedupe absorbs the resend. */
+  bookkeepingFailed: number;
+}
+
+export interface RelayEvents {
+  /** An upstream refused our credentials: it is stopped until `resume` (a new client certificate). */
+  alert: [{ upstream: string; reason: string }];
+  round: [{ upstream: string; counts: RoundCounts }];
+}
+
+const zero = (): RoundCounts => ({ delivered: 0, retried: 0, deadLettered: 0, bookkeepingFailed: 0 });
+
+function add(into: RoundCounts, from: RoundCounts): RoundCounts {
+  into.delivered += from.delivered;
+  into.retried += from.retried;
+  into.deadLettered += from.deadLettered;
+  into.bookkeepingFailed += from.bookkeepingFailed;
+  return into;
+}
+
+/**
+ * The outbox relay: claims due deliveries per upstream, sends them in batches, and marks each by the shared answer
+ * policy (delivery-policy.ts). The store hands out only the oldest pending delivery of each aggregate, so a batch
+ * holds one per aggregate (parallel across aggregates, FIFO within one). Sending and bookkeeping fail separately: a
+ * delivery is marked delivered only after the upstream's acknowledgement, and a failed mark leaves it claimed until
+ * the lease runs out, so it is sent again rather than lost.
+ */
+export class Relay extends EventEmitter<RelayEvents> {
+  private readonly health = new Map<string, UpstreamHealth>();
+  private readonly batchSize: number;
+  private readonly leaseMs: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RelayOptions) {
+    super();
+    this.batchSize = options.batchSize ?? 50;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.now = options.now ?? Date.now;
+    for (const upstream of options.upstreams) this.health.set(upstream.name, { state: 'ok' });
+  }
+
+  upstreamHealth(): Record<string, UpstreamHealth> {
+    return Object.fromEntries(this.health);
+  }
+
+  /** After a new client certificate is installed: the stopped upstream is tried again. */
+  resume(upstream: string): void {
+    if (this.health.has(upstream)) this.health.set(upstream, { state: 'ok' });
+  }
+
+  /** One batch per healthy upstream, all upstreams at once. */
+  async round(): Promise<RoundCounts> {
+    const counts = await Promise.all(this.options.upstreams.filter((u) => this.health.get(u.name)?.state === 'ok').map((u) => this.roundFor(u)));
+    return counts.reduce(add, zero());
+  }
+
+  /** Rounds until no healthy upstream has a due delivery (retries scheduled for later stay pending). */
+  async drain(onProgress?: (total: RoundCounts) => void): Promise<RoundCounts> {
+    const total = zero();
+    for (;;) {
+      const counts = await this.round();
+      add(total, counts);
+      onProgress?.(total);
+      if (counts.delivered + counts.retried + counts.deadLettered + counts.bookkeepingFailed === 0) return total;
+    }
+  }
+
+  private async roundFor(upstream: UpstreamTransport): Promise<RoundCounts> {
+    const batch = this.options.store.claimDue({ upstream: upstream.name, limit: this.batchSize, leaseMs: this.leaseMs });
+    const counts = zero();
+    if (batch.length === 0) return counts;
+    let answers: UpstreamAnswer[];
+    try {
+      answers = await upstream.send(batch);
+    } catch (err) {
+      // A transport that throws instead of answering is a bug there; the claims run out and the batch goes again.
+      this.options.log.error({ err, upstream: upstream.name }, 'upstream transport failed');
+      throw err;
+    }
+    if (answers.length !== batch.length) throw new RangeError(`${upstream.name} answered ${answers.length} deliveries of ${batch.length}`);
+    batch.forEach((delivery, i) => this.settle(upstream.name, delivery, classifyAnswer(answers[i]!, this.now()), counts));
+    this.emit('round', { upstream: upstream.name, counts });
+    return counts;
+  }
+
+  private settle(upstream: string, delivery: DueDelivery, outcome: DeliveryOutcome, counts: RoundCounts): void {
+    const { store, log } = this.options;
+    try {
+      switch (outcome.kind) {
+        case 'delivered':
+          store.markDelivered(delivery.id);
+          counts.delivered += 1;
+          return;
+        case 'retry':
+          store.markRetry(delivery.id, outcome.reason, this.now() + nextAttemptDelayMs(delivery.attempts, outcome, this.backoff, this.options.random));
+          counts.retried += 1;
+          return;
+        case 'rejected':
+          store.markDeadLetter(delivery.id, outcome.reason);
+          counts.deadLettered += 1;
+          return;
+        case 'reauthenticate':
+          // No attempt is spent: the claim runs out, and the delivery waits for the new certificate.
+          if (this.health.get(upstream)?.state === 'ok') {
+            this.health.set(upstream, { state: 'stopped', reason: outcome.reason, since: this.now() });
+            log.error({ upstream, reason: outcome.reason }, 'upstream refused our credentials: stopped until a new client certificate');
+            this.emit('alert', { upstream, reason: outcome.reason });
+          }
+          return;
+      }
+    } catch (err) {
+      if (!isKioskError(err)) throw err;
+      counts.bookkeepingFailed += 1;
+      log.warn({ upstream, code: err.code, outcome: outcome.kind }, 'delivery answered, local bookkeeping failed: it goes again after its lease');
+    }
+  }
+}
