@@ -77,13 +77,13 @@ export function loadClientTls(files: ClientTlsFiles, now: Date = new Date()): Cl
     if (!blocks.every((block) => new X509Certificate(block).ca)) throw new Error('a certificate in it is not a CA certificate');
     return blocks;
   });
-  const certificate: ClientCertificateInfo = {
-    subject: cert.subject,
-    serialNumber: cert.serialNumber,
-    notBefore: new Date(cert.validFrom),
-    notAfter: new Date(cert.validTo),
-    fingerprint256: cert.fingerprint256,
-  };
+  const certificate: ClientCertificateInfo = parseOrUnreadable(files.clientCert, 'client certificate', () => {
+    const notBefore = new Date(cert.validFrom);
+    const notAfter = new Date(cert.validTo);
+    // OpenSSL prints a damaged validity as text Date cannot read (found by the fuzz test).
+    if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) throw new Error(`unreadable validity ${cert.validFrom} - ${cert.validTo}`);
+    return { subject: cert.subject, serialNumber: cert.serialNumber, notBefore, notAfter, fingerprint256: cert.fingerprint256 };
+  });
   assertCertificateCurrent(certificate, now, files.clientCert);
   if (!cert.checkPrivateKey(key)) {
     throw new KioskError('SYNC_CERT_KEY_MISMATCH', `the client key ${files.clientKey} does not belong to the certificate ${files.clientCert}`, {
