@@ -136,6 +136,14 @@ export const configSchema = z
       })
       .default({ path: 'data/kiosk-store.db', keyFile: 'data/store-wrap.key', signingKeyFile: 'data/store-signing.pem', retentionDays: 30, busyTimeoutMs: 5000, checkpointEvery: 100 })
       .describe('The local transaction store (docs/store.md).'),
+    sync: z
+      .object({
+        clientCert: z.string().min(1).default('data/sync/device.pem').describe('PEM client certificate the sync agent presents to the upstream servers (mTLS); reloaded when the file changes (docs/sync.md).'),
+        clientKey: z.string().min(1).default('data/sync/device-key.pem').describe('PEM private key of the client certificate (mode 0600); reloaded with it.'),
+        upstreamCa: z.string().min(1).default('data/sync/ca.pem').describe('PEM CA certificate(s) the upstream server certificates must chain to: the only trust anchors, the system store is never used.'),
+      })
+      .default({ clientCert: 'data/sync/device.pem', clientKey: 'data/sync/device-key.pem', upstreamCa: 'data/sync/ca.pem' })
+      .describe('The sync agent: mTLS to the upstream systems (docs/sync.md).'),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level; personal data is redacted at every level.'),

@@ -66,6 +66,16 @@ export const ERROR_CODES = {
   PRINTER_PAPER_OUT: 'The receipt printer is out of paper.',
   PRINTER_PERMISSION_DENIED: 'The kiosk user may not write to the receipt printer device (udev rule or group missing).',
   PRINTER_WRITE_FAILED: 'Writing the job to the receipt printer device failed.',
+  SYNC_TLS_FILE_UNREADABLE: 'A sync mTLS file (client certificate, key or upstream CA) could not be read or holds no usable PEM (the message names the path).',
+  SYNC_CERT_EXPIRED: "The sync agent's client certificate has expired (details: notAfter); install a new one.",
+  SYNC_CERT_NOT_YET_VALID: "The sync agent's client certificate is not valid yet (details: notBefore); check the certificate or the clock.",
+  SYNC_CERT_KEY_MISMATCH: "The sync agent's client key does not belong to its client certificate.",
+  SYNC_UPSTREAM_UNTRUSTED: 'The upstream server certificate does not chain to the pinned upstream CA (sync.upstreamCa).',
+  SYNC_UPSTREAM_WRONG_HOST: 'The upstream server certificate is valid but not for the host name or address connected to.',
+  SYNC_UPSTREAM_CERT_EXPIRED: 'The upstream server certificate has expired or is not valid yet.',
+  SYNC_CLIENT_CERT_REJECTED: "The upstream server refused the device's client certificate (details.alert: bad certificate, unknown CA, revoked, expired, required).",
+  SYNC_TLS_PROTOCOL: 'No common TLS version or cipher with the upstream server: it offers less than TLS 1.2.',
+  SYNC_TLS_FAILED: 'A TLS connection to an upstream server failed for another reason (details.openssl names it).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
