@@ -66,6 +66,7 @@ export const ERROR_CODES = {
   PRINTER_PAPER_OUT: 'The receipt printer is out of paper.',
   PRINTER_PERMISSION_DENIED: 'The kiosk user may not write to the receipt printer device (udev rule or group missing).',
   PRINTER_WRITE_FAILED: 'Writing the job to the receipt printer device failed.',
+  FAULT_PROXY_INVALID: 'The fault-injecting test proxy was given a bad address, an unknown toxic type or attribute, a value out of range, or a toxic name that is taken or unknown.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
