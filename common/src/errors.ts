@@ -76,6 +76,7 @@ export const ERROR_CODES = {
   SYNC_CLIENT_CERT_REJECTED: "The upstream server refused the device's client certificate (details.alert: bad certificate, unknown CA, revoked, expired, required).",
   SYNC_TLS_PROTOCOL: 'No common TLS version or cipher with the upstream server: it offers less than TLS 1.2.',
   SYNC_TLS_FAILED: 'A TLS connection to an upstream server failed for another reason (details.openssl names it).',
+  FAULT_PROXY_INVALID: 'The fault-injecting test proxy was given a bad address, an unknown toxic type or attribute, a value out of range, or a toxic name that is taken or unknown.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
