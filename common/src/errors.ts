@@ -66,6 +66,8 @@ export const ERROR_CODES = {
   PRINTER_PAPER_OUT: 'The receipt printer is out of paper.',
   PRINTER_PERMISSION_DENIED: 'The kiosk user may not write to the receipt printer device (udev rule or group missing).',
   PRINTER_WRITE_FAILED: 'Writing the job to the receipt printer device failed.',
+  CONTRACT_INVALID: 'An upstream contract file (sync-agent/contracts/*.openapi.yaml) is missing, not YAML, or not a valid OpenAPI 3.1 document.',
+  CONTRACT_VIOLATION: 'A request, answer or outbox payload does not match its upstream contract (details name the contract, the JSON pointer and the rule).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
