@@ -77,6 +77,8 @@ export const ERROR_CODES = {
   SYNC_TLS_PROTOCOL: 'No common TLS version or cipher with the upstream server: it offers less than TLS 1.2.',
   SYNC_TLS_FAILED: 'A TLS connection to an upstream server failed for another reason (details.openssl names it).',
   FAULT_PROXY_INVALID: 'The fault-injecting test proxy was given a bad address, an unknown toxic type or attribute, a value out of range, or a toxic name that is taken or unknown.',
+  CONTRACT_INVALID: 'An upstream contract file (sync-agent/contracts/*.openapi.yaml) is missing, not YAML, or not a valid OpenAPI 3.1 document.',
+  CONTRACT_VIOLATION: 'A request, answer or outbox payload does not match its upstream contract (details name the contract, the JSON pointer and the rule).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
