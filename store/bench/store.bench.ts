@@ -56,7 +56,7 @@ function plainTarget(name: string): Target {
   // Column names the reader's outbox query needs; no keys, hashes, audit or sequence look-ups.
   db.exec(`CREATE TABLE IF NOT EXISTS transactions (id TEXT PRIMARY KEY, seq INTEGER, kind TEXT, status TEXT, verdict TEXT, personal TEXT, created_at INTEGER);
            CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, transaction_id TEXT REFERENCES transactions(id), upstream TEXT, idempotency_key TEXT UNIQUE,
-             aggregate TEXT, aggregate_seq INTEGER, payload TEXT, next_attempt_at INTEGER, delivered_at INTEGER, dead_letter INTEGER DEFAULT 0)`);
+             aggregate TEXT, aggregate_seq INTEGER, payload TEXT, next_attempt_at INTEGER, delivered_at INTEGER, dead_letter INTEGER DEFAULT 0, claimed_until INTEGER)`);
   const insT = db.prepare('INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insO = db.prepare('INSERT INTO outbox (transaction_id, upstream, idempotency_key, aggregate, aggregate_seq, payload, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
   let seq = 0;
