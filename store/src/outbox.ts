@@ -58,16 +58,12 @@ export function claimDue(ctx: StoreContext, options: ClaimOptions = {}): DueDeli
     for (const r of due) lease.run(now + (options.leaseMs ?? 60_000), r.id);
     return due;
   });
-  return rows.map((r) => ({
-    id: r.id,
-    transactionId: r.transaction_id,
-    upstream: r.upstream,
-    idempotencyKey: r.idempotency_key,
-    aggregate: r.aggregate,
-    aggregateSeq: r.aggregate_seq,
-    attempts: r.attempts,
-    payload: ctx.keyring.open(r.payload, payloadAad(r.idempotency_key)) as Record<string, JsonValue>,
-  }));
+  return rows.map((r) => ({ ...deliveryFields(r), payload: ctx.keyring.open(r.payload, payloadAad(r.idempotency_key)) as Record<string, JsonValue> }));
+}
+
+/** The columns every view of a delivery shows, renamed for the API. */
+function deliveryFields(r: Omit<DueRow, 'payload'>): Omit<DueDelivery, 'payload'> {
+  return { id: r.id, transactionId: r.transaction_id, upstream: r.upstream, idempotencyKey: r.idempotency_key, aggregate: r.aggregate, aggregateSeq: r.aggregate_seq, attempts: r.attempts };
 }
 
 type Pending = { transaction_id: string; upstream: string; delivered_at: number | null; dead_letter: number; payload: Buffer | null };
@@ -120,13 +116,22 @@ function deliver(ctx: StoreContext, id: number, row: Pending, now: number): void
   audit(ctx, { actor: 'sync-agent', action: 'delivery.delivered', subject: row.transaction_id, detail: { upstream: row.upstream } }, now);
 }
 
+/** Changes one delivery in its own write transaction, unless `refusal` objects to the state it is in. */
+function changeOne(ctx: StoreContext, what: string, id: number, refusal: (row: Pending | undefined) => KioskError | undefined, change: (row: Pending, now: number) => void): void {
+  writeTransaction(ctx.db, what, () => {
+    const row = deliveryRow(ctx, id);
+    const refused = refusal(row);
+    if (refused || !row) throw refused ?? notPending(id, row);
+    change(row, ctx.now());
+  });
+}
+
+/** The single-row marks act on pending deliveries only. */
+const unlessPending = (id: number) => (row: Pending | undefined): KioskError | undefined => (!row || row.delivered_at !== null || row.dead_letter === 1 ? notPending(id, row) : undefined);
+
 /** The upstream accepted the delivery: it is done, and its payload (personal data) is erased right away. */
 export function markDelivered(ctx: StoreContext, id: number): void {
-  writeTransaction(ctx.db, 'cannot mark the delivery delivered', () => {
-    const row = deliveryRow(ctx, id);
-    if (!row || row.delivered_at !== null || row.dead_letter === 1) throw notPending(id, row);
-    deliver(ctx, id, row, ctx.now());
-  });
+  changeOne(ctx, 'cannot mark the delivery delivered', id, unlessPending(id), (row, now) => deliver(ctx, id, row, now));
 }
 
 /**
@@ -148,11 +153,7 @@ function retry(ctx: StoreContext, id: number, error: string, nextAttemptAt: numb
 
 /** A failed attempt that may succeed later: try again at `nextAttemptAt` (ms). The error text is kept, ID-scrubbed. */
 export function markRetry(ctx: StoreContext, id: number, error: string, nextAttemptAt: number): void {
-  writeTransaction(ctx.db, 'cannot schedule the retry', () => {
-    const row = deliveryRow(ctx, id);
-    if (!row || row.delivered_at !== null || row.dead_letter === 1) throw notPending(id, row);
-    retry(ctx, id, error, nextAttemptAt);
-  });
+  changeOne(ctx, 'cannot schedule the retry', id, unlessPending(id), () => retry(ctx, id, error, nextAttemptAt));
 }
 
 /**
@@ -166,10 +167,7 @@ export function markRetryBatch(ctx: StoreContext, ids: readonly number[], error:
 
 /** The upstream refused for good (or attempts ran out): set aside for a person to look at; later ones proceed. */
 export function markDeadLetter(ctx: StoreContext, id: number, error: string): void {
-  writeTransaction(ctx.db, 'cannot dead-letter the delivery', () => {
-    const now = ctx.now();
-    const row = deliveryRow(ctx, id);
-    if (!row || row.delivered_at !== null || row.dead_letter === 1) throw notPending(id, row);
+  changeOne(ctx, 'cannot dead-letter the delivery', id, unlessPending(id), (row, now) => {
     sql(ctx.db, 'UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_letter = 1, claimed_until = NULL WHERE id = ?').run(clearText(error), id);
     audit(ctx, { actor: 'sync-agent', action: 'delivery.dead-lettered', subject: row.transaction_id, detail: { upstream: row.upstream } }, now);
   });
@@ -208,14 +206,7 @@ export function outboxStatus(ctx: StoreContext): Record<string, UpstreamOutboxSt
 }
 
 /** A dead letter as an operator sees it: where it was going and why it stopped, never its payload. */
-export interface DeadLetter {
-  id: number;
-  transactionId: string;
-  upstream: string;
-  idempotencyKey: string;
-  aggregate: string;
-  aggregateSeq: number;
-  attempts: number;
+export interface DeadLetter extends Omit<DueDelivery, 'payload'> {
   lastError: string | null;
   /** False when the payload was erased (data-subject request): such a dead letter cannot be retried. */
   retryable: boolean;
@@ -226,8 +217,8 @@ export function deadLetters(ctx: StoreContext, options: { limit?: number; upstre
     ctx.db,
     `SELECT id, transaction_id, upstream, idempotency_key, aggregate, aggregate_seq, attempts, last_error, payload IS NOT NULL AS retryable
      FROM outbox WHERE dead_letter = 1 AND (@upstream IS NULL OR upstream = @upstream) ORDER BY id LIMIT @limit`,
-  ).all({ upstream: options.upstream ?? null, limit: options.limit ?? 100 }) as Array<{ id: number; transaction_id: string; upstream: string; idempotency_key: string; aggregate: string; aggregate_seq: number; attempts: number; last_error: string | null; retryable: number }>;
-  return rows.map((r) => ({ id: r.id, transactionId: r.transaction_id, upstream: r.upstream, idempotencyKey: r.idempotency_key, aggregate: r.aggregate, aggregateSeq: r.aggregate_seq, attempts: r.attempts, lastError: r.last_error, retryable: r.retryable === 1 }));
+  ).all({ upstream: options.upstream ?? null, limit: options.limit ?? 100 }) as Array<Omit<DueRow, 'payload'> & { last_error: string | null; retryable: number }>;
+  return rows.map((r) => ({ ...deliveryFields(r), lastError: r.last_error, retryable: r.retryable === 1 }));
 }
 
 /** Puts one dead letter back in the queue, due now with a fresh attempt budget (its last error kept), audited. */
@@ -242,12 +233,12 @@ function revive(ctx: StoreContext, id: number, row: Pending, now: number): void 
  * deliveries of its aggregate wait for it; ones already delivered stay delivered (the upstream sees it late).
  */
 export function retryDeadLetter(ctx: StoreContext, id: number): void {
-  writeTransaction(ctx.db, 'cannot retry the dead letter', () => {
-    const row = deliveryRow(ctx, id);
-    if (!row || row.dead_letter !== 1) throw new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} is not a dead letter`, { details: { id } });
-    if (row.payload === null) throw new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} was erased (data-subject request) and cannot be sent again`, { details: { id } });
-    revive(ctx, id, row, ctx.now());
-  });
+  const refusal = (row: Pending | undefined): KioskError | undefined => {
+    if (!row || row.dead_letter !== 1) return new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} is not a dead letter`, { details: { id } });
+    if (row.payload === null) return new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} was erased (data-subject request) and cannot be sent again`, { details: { id } });
+    return undefined;
+  };
+  changeOne(ctx, 'cannot retry the dead letter', id, refusal, (row, now) => revive(ctx, id, row, now));
 }
 
 /** Every retryable dead letter (optionally of one upstream) back in the queue, in one transaction; returns how many. */
