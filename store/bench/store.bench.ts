@@ -5,15 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import type { BenchSuite, FigureCase } from '@kiosk/common/bench';
+import type { BenchCase, BenchSuite } from '@kiosk/common/bench';
 import { TransactionStore, type NewTransaction } from '../src/index.js';
+import { CLAIM_DUE_SQL } from '../src/outbox.js';
 
 /**
  * Durable transactions per second: each transaction is its own commit (synchronous=FULL, WAL, fsync per commit),
  * with two outbox rows, field encryption of the citizen and of both payloads, keyed citizen hash and the audit
  * entry; compared in the same run with a plain unencrypted insert of the same three rows per commit and the same
  * pragmas (the floor the disk's fsync rate allows). Then the same with a second process polling the outbox like the
- * sync agent. Size per 100k transactions is extrapolated from 5,000 written (after a WAL checkpoint).
+ * sync agent. Size per 100k transactions is extrapolated from 5,000 written (after a WAL checkpoint). Then the sync
+ * agent's side: marking an acknowledged batch delivered in one commit vs one commit per row, and claimDue with 100k
+ * pending deliveries behind 20k delivered ones, against the older-pending probe as it ran before migration 005.
  */
 const BATCH = 100;
 const READER = fileURLToPath(new URL('./reader.ts', import.meta.url));
@@ -40,9 +43,13 @@ interface Target {
   close: () => void;
 }
 
-function oursTarget(name: string): Target {
+function openStore(name: string): TransactionStore {
   const dir = join(root, name);
-  const store = TransactionStore.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'signing.pem') });
+  return TransactionStore.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'signing.pem') });
+}
+
+function oursTarget(name: string): Target {
+  const store = openStore(name);
   return { path: store.path, write: () => store.recordTransaction(input()), close: () => store.close() };
 }
 
@@ -56,7 +63,7 @@ function plainTarget(name: string): Target {
   // Column names the reader's outbox query needs; no keys, hashes, audit or sequence look-ups.
   db.exec(`CREATE TABLE IF NOT EXISTS transactions (id TEXT PRIMARY KEY, seq INTEGER, kind TEXT, status TEXT, verdict TEXT, personal TEXT, created_at INTEGER);
            CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, transaction_id TEXT REFERENCES transactions(id), upstream TEXT, idempotency_key TEXT UNIQUE,
-             aggregate TEXT, aggregate_seq INTEGER, payload TEXT, next_attempt_at INTEGER, delivered_at INTEGER, dead_letter INTEGER DEFAULT 0)`);
+             aggregate TEXT, aggregate_seq INTEGER, payload TEXT, next_attempt_at INTEGER, delivered_at INTEGER, dead_letter INTEGER DEFAULT 0, attempts INTEGER DEFAULT 0, claimed_until INTEGER)`);
   const insT = db.prepare('INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insO = db.prepare('INSERT INTO outbox (transaction_id, upstream, idempotency_key, aggregate, aggregate_seq, payload, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
   let seq = 0;
@@ -74,6 +81,25 @@ function txPerSecond(target: Target): () => number {
     const started = process.hrtime.bigint();
     for (let i = 0; i < BATCH; i++) target.write();
     return (BATCH * 1e9) / Number(process.hrtime.bigint() - started);
+  };
+}
+
+/**
+ * Ours as a percentage of the plain insert, measured interleaved (10 of ours, 10 plain, alternating, 100 each), so a
+ * burst of load from other work on the machine falls on both sides instead of on whichever was sampled then.
+ */
+function interleavedPercent(ours: Target, plain: Target): () => number {
+  return () => {
+    let oursNs = 0n;
+    let plainNs = 0n;
+    for (let round = 0; round < 10; round++) {
+      for (const [target, add] of [[ours, (ns: bigint) => (oursNs += ns)], [plain, (ns: bigint) => (plainNs += ns)]] as const) {
+        const started = process.hrtime.bigint();
+        for (let i = 0; i < 10; i++) target.write();
+        add(process.hrtime.bigint() - started);
+      }
+    }
+    return (100 * Number(plainNs)) / Number(oursNs);
   };
 }
 
@@ -108,6 +134,36 @@ function mbPer100k(make: (name: string) => Target, name: string): () => number {
   };
 }
 
+/** Marks per second: 500 fresh deliveries marked delivered by `mark` (recording them is not timed). */
+function marksPerSecond(store: TransactionStore, mark: (ids: number[]) => void): () => number {
+  return () => {
+    const ids = store.recordMany(Array.from({ length: 500 }, input)).flatMap((r) => r.deliveries.map((d) => d.id));
+    const started = process.hrtime.bigint();
+    mark(ids);
+    return (ids.length * 1e9) / Number(process.hrtime.bigint() - started);
+  };
+}
+
+const BACKLOG = 100_000;
+const HISTORY = 20_000;
+/**
+ * A store with BACKLOG pending deliveries behind HISTORY delivered ones: one delivery per transaction, to one of three
+ * upstreams, in 1,000 dossiers (aggregates), recorded 1,000 per commit.
+ */
+function backlogStore(): TransactionStore {
+  const store = openStore('backlog');
+  const upstreams = ['city', 'population', 'hospital'];
+  let n = 0;
+  const one = (): NewTransaction => {
+    const x = input();
+    const i = n++;
+    return { ...x, deliveries: [{ upstream: upstreams[i % 3]!, aggregate: `dossier-${i % 1000}`, payload: x.deliveries[0]!.payload }] };
+  };
+  for (let done = 0; done < BACKLOG + HISTORY; done += 1000) store.recordMany(Array.from({ length: 1000 }, one));
+  for (let done = 0; done < HISTORY; done += 1000) store.markDeliveredBatch(store.db.prepare('SELECT id FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT 1000').pluck().all() as number[]);
+  return store;
+}
+
 const suite: BenchSuite = {
   title: 'transaction store',
   setup: async () => {
@@ -119,13 +175,34 @@ const suite: BenchSuite = {
     const oursShared = keep(oursTarget('ours-shared'));
     const plainShared = keep(plainTarget('plain-shared'));
     for (const t of [oursShared, plainShared]) for (let i = 0; i < 200; i++) t.write(); // something to read
-    await startReader(oursShared.path);
-    await startReader(plainShared.path);
-    const cases: FigureCase[] = [
+    // The readers spin on the CPU: started only when the concurrent case (the last) samples, so the others run without them.
+    let readersStarted: Promise<unknown> | undefined;
+    const withReaders = (measure: () => number) => async (): Promise<number> => {
+      readersStarted ??= Promise.all([startReader(oursShared.path), startReader(plainShared.path)]);
+      await readersStarted;
+      return measure();
+    };
+    const marking = openStore('marking');
+    targets.push({ path: marking.path, write: () => undefined, close: () => marking.close() });
+    const cases: BenchCase[] = [
       { kind: 'figure', name: 'durable transactions/s (2 outbox rows, encrypted)', unit: 'tx/s', lowerIsBetter: false, samples: 7, ours: txPerSecond(ours), peers: { 'plain unencrypted insert (same rows, same pragmas)': txPerSecond(plain) } },
-      { kind: 'figure', name: 'durable transactions/s, sync agent reading concurrently', unit: 'tx/s', lowerIsBetter: false, samples: 7, ours: txPerSecond(oursShared), peers: { 'plain unencrypted insert, same reader': txPerSecond(plainShared) } },
+      { kind: 'figure', name: 'durable transactions/s as % of the plain insert, interleaved', unit: '%', lowerIsBetter: false, samples: 7, ours: interleavedPercent(ours, plain) },
       { kind: 'figure', name: 'database size per 100k transactions (from 5,000)', unit: 'MB', lowerIsBetter: true, samples: 1, ours: mbPer100k(oursTarget, 'size-ours'), peers: { 'plain unencrypted insert': mbPer100k(plainTarget, 'size-plain') } },
+      { kind: 'figure', name: 'deliveries marked delivered/s (500 acknowledged)', unit: 'rows/s', lowerIsBetter: false, samples: 5, ours: marksPerSecond(marking, (ids) => marking.markDeliveredBatch(ids)), peers: { 'markDelivered per row (one commit each)': marksPerSecond(marking, (ids) => ids.forEach((id) => marking.markDelivered(id))) } },
     ];
+    process.stderr.write(`recording a backlog of ${BACKLOG} pending deliveries behind ${HISTORY} delivered ...\n`);
+    const backlog = backlogStore();
+    targets.push({ path: backlog.path, write: () => undefined, close: () => backlog.close() });
+    const params = { now: Date.now() + 1000, upstream: null, limit: 100 };
+    const query = backlog.db.prepare(CLAIM_DUE_SQL);
+    // The probe before 005: through UNIQUE (aggregate, aggregate_seq), over the aggregate's delivered history too.
+    const before005 = backlog.db.prepare(CLAIM_DUE_SQL.replace('FROM outbox e WHERE', 'FROM outbox e INDEXED BY sqlite_autoindex_outbox_2 WHERE'));
+    cases.push(
+      { kind: 'time', name: `claimDue query (100 due) with ${BACKLOG / 1000}k pending, ${HISTORY / 1000}k delivered`, ours: () => query.all(params), peers: { 'probe through UNIQUE (aggregate, aggregate_seq), before 005': () => before005.all(params) } },
+      // Leased for 0 ms so every call finds the same heads again; includes the lease's durable commit.
+      { kind: 'time', name: `claimDue(limit 100) with ${BACKLOG / 1000}k pending, lease committed`, ours: () => backlog.claimDue({ limit: 100, leaseMs: 0 }) },
+      { kind: 'figure', name: 'durable transactions/s, sync agent reading concurrently', unit: 'tx/s', lowerIsBetter: false, samples: 7, ours: withReaders(txPerSecond(oursShared)), peers: { 'plain unencrypted insert, same reader': withReaders(txPerSecond(plainShared)) } },
+    );
     return cases;
   },
   teardown: async () => {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync } from 'node:crypto';
 import { KioskError } from '@kiosk/common';
 import { type Db, sql } from './database.js';
 import type { KeyProvider } from './key-provider.js';
@@ -11,11 +11,27 @@ import type { KeyProvider } from './key-provider.js';
 const FORMAT = 1;
 const HEADER = 1 + 4 + 12 + 16;
 
+/**
+ * IVs come from a pool refilled 4 KiB at a time: one CSPRNG call per 341 IVs instead of one per field (a tenth of the
+ * CPU of a bulk load went to per-IV calls). Same randomness, as Node's randomUUID does with its own entropy cache;
+ * IVs are not secret, only never to repeat under one key, which 96 random bits ensure.
+ */
+const IV_POOL = Buffer.alloc(12 * 341);
+let ivOffset = IV_POOL.length;
+function nextIv(): Buffer {
+  if (ivOffset + 12 > IV_POOL.length) {
+    randomFillSync(IV_POOL);
+    ivOffset = 0;
+  }
+  // A copy: the pool is overwritten on the next refill.
+  return Buffer.from(IV_POOL.subarray(ivOffset, (ivOffset += 12)));
+}
+
 export function sealField(key: Buffer, keyId: number, plaintext: Buffer, aad: string): Buffer {
   const header = Buffer.alloc(5);
   header.writeUInt8(FORMAT, 0);
   header.writeUInt32BE(keyId, 1);
-  const iv = randomBytes(12);
+  const iv = nextIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(aad));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([header, iv, cipher.getAuthTag(), body]);

@@ -7,7 +7,8 @@ import { payloadAad } from './transactions.js';
 /**
  * The sync agent's side of the outbox. A claimed delivery is leased for a while, so a second agent (or the same one
  * after a crash) does not send it twice at once; the upstream dedupes on the idempotency key anyway. Within one
- * aggregate only the oldest pending delivery is due, so upstreams see each aggregate in sequence order.
+ * aggregate only the oldest pending delivery to each upstream is due, so every upstream sees each aggregate in sequence
+ * order, and one upstream that is down does not hold a citizen's deliveries to the others.
  */
 export interface DueDelivery {
   id: number;
@@ -28,6 +29,16 @@ export interface ClaimOptions {
   upstream?: string;
 }
 
+/** Due = pending, its time come, not leased, and no older pending delivery of its aggregate to its upstream. */
+export const CLAIM_DUE_SQL = `SELECT o.id, o.transaction_id, o.upstream, o.idempotency_key, o.aggregate, o.aggregate_seq, o.attempts, o.payload
+   FROM outbox o
+   WHERE o.delivered_at IS NULL AND o.dead_letter = 0 AND o.next_attempt_at <= @now
+     AND (o.claimed_until IS NULL OR o.claimed_until <= @now)
+     AND (@upstream IS NULL OR o.upstream = @upstream)
+     AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.aggregate = o.aggregate AND e.upstream = o.upstream AND e.aggregate_seq < o.aggregate_seq AND e.delivered_at IS NULL AND e.dead_letter = 0)
+   ORDER BY o.next_attempt_at, o.id
+   LIMIT @limit`;
+
 interface DueRow {
   id: number;
   transaction_id: string;
@@ -42,67 +53,200 @@ interface DueRow {
 export function claimDue(ctx: StoreContext, options: ClaimOptions = {}): DueDelivery[] {
   const rows = writeTransaction(ctx.db, 'cannot claim deliveries', () => {
     const now = ctx.now();
-    const due = sql(
-      ctx.db,
-        `SELECT o.id, o.transaction_id, o.upstream, o.idempotency_key, o.aggregate, o.aggregate_seq, o.attempts, o.payload
-         FROM outbox o
-         WHERE o.delivered_at IS NULL AND o.dead_letter = 0 AND o.next_attempt_at <= @now
-           AND (o.claimed_until IS NULL OR o.claimed_until <= @now)
-           AND (@upstream IS NULL OR o.upstream = @upstream)
-           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.aggregate = o.aggregate AND e.aggregate_seq < o.aggregate_seq AND e.delivered_at IS NULL AND e.dead_letter = 0)
-         ORDER BY o.next_attempt_at, o.id
-         LIMIT @limit`,
-      )
-      .all({ now, upstream: options.upstream ?? null, limit: options.limit ?? 20 }) as DueRow[];
+    const due = sql(ctx.db, CLAIM_DUE_SQL).all({ now, upstream: options.upstream ?? null, limit: options.limit ?? 20 }) as DueRow[];
     const lease = sql(ctx.db, 'UPDATE outbox SET claimed_until = ? WHERE id = ?');
     for (const r of due) lease.run(now + (options.leaseMs ?? 60_000), r.id);
     return due;
   });
-  return rows.map((r) => ({
-    id: r.id,
-    transactionId: r.transaction_id,
-    upstream: r.upstream,
-    idempotencyKey: r.idempotency_key,
-    aggregate: r.aggregate,
-    aggregateSeq: r.aggregate_seq,
-    attempts: r.attempts,
-    payload: ctx.keyring.open(r.payload, payloadAad(r.idempotency_key)) as Record<string, JsonValue>,
-  }));
+  return rows.map((r) => ({ ...deliveryFields(r), payload: ctx.keyring.open(r.payload, payloadAad(r.idempotency_key)) as Record<string, JsonValue> }));
 }
 
-function pendingOrThrow(ctx: StoreContext, id: number, changes: number): void {
-  if (changes === 1) return;
-  const row = sql(ctx.db, 'SELECT delivered_at, dead_letter FROM outbox WHERE id = ?').get(id) as { delivered_at: number | null; dead_letter: number } | undefined;
-  if (!row) throw new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} does not exist`);
-  throw new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} is already ${row.delivered_at !== null ? 'delivered' : 'dead-lettered'}`, { details: { id } });
+/** The columns every view of a delivery shows, renamed for the API. */
+function deliveryFields(r: Omit<DueRow, 'payload'>): Omit<DueDelivery, 'payload'> {
+  return { id: r.id, transactionId: r.transaction_id, upstream: r.upstream, idempotencyKey: r.idempotency_key, aggregate: r.aggregate, aggregateSeq: r.aggregate_seq, attempts: r.attempts };
 }
+
+type Pending = { transaction_id: string; upstream: string; delivered_at: number | null; dead_letter: number; payload: Buffer | null };
+
+/** Where one delivery stands before a mark: the row, or undefined when no delivery has that id. */
+function deliveryRow(ctx: StoreContext, id: number): Pending | undefined {
+  return sql(ctx.db, 'SELECT transaction_id, upstream, delivered_at, dead_letter, payload FROM outbox WHERE id = ?').get(id) as Pending | undefined;
+}
+
+function notPending(id: number, row: Pending | undefined): KioskError {
+  if (!row) return new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} does not exist`, { details: { id } });
+  return new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} is already ${row.delivered_at !== null ? 'delivered' : 'dead-lettered'}`, { details: { id } });
+}
+
+/** What a batch mark did: ids changed now, ids already in that final state (a resend), ids dead-lettered meanwhile. */
+export interface BatchMarkResult {
+  marked: number[];
+  alreadyDone: number[];
+  /** Dead-lettered (e.g. erased on a data-subject request) while in flight: left as they are. */
+  deadLettered: number[];
+}
+
+function assertIds(ids: readonly number[]): void {
+  for (const id of ids) if (!Number.isSafeInteger(id) || id < 1) throw new KioskError('STORE_FIELD_REJECTED', 'outbox delivery ids are positive integers');
+  if (new Set(ids).size !== ids.length) throw new KioskError('STORE_FIELD_REJECTED', 'an outbox delivery id appears twice in one batch');
+}
+
+/**
+ * Applies `mark` to each pending delivery of `ids` inside the caller's write transaction and sorts the rest: already
+ * delivered (a resend after a crash between "sent" and "bookkeeping") or dead-lettered. An unknown id fails the whole
+ * batch: it can only come from a bug, and nothing of the batch is then recorded.
+ */
+function markEach(ctx: StoreContext, ids: readonly number[], mark: (id: number, row: Pending) => void): BatchMarkResult {
+  const result: BatchMarkResult = { marked: [], alreadyDone: [], deadLettered: [] };
+  for (const id of ids) {
+    const row = deliveryRow(ctx, id);
+    if (!row) throw notPending(id, row);
+    if (row.delivered_at !== null) result.alreadyDone.push(id);
+    else if (row.dead_letter === 1) result.deadLettered.push(id);
+    else {
+      mark(id, row);
+      result.marked.push(id);
+    }
+  }
+  return result;
+}
+
+function deliver(ctx: StoreContext, id: number, row: Pending, now: number): void {
+  sql(ctx.db, 'UPDATE outbox SET delivered_at = ?, payload = NULL, key_id = NULL, claimed_until = NULL, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(now, id);
+  audit(ctx, { actor: 'sync-agent', action: 'delivery.delivered', subject: row.transaction_id, detail: { upstream: row.upstream } }, now);
+}
+
+/** Changes one delivery in its own write transaction, unless `refusal` objects to the state it is in. */
+function changeOne(ctx: StoreContext, what: string, id: number, refusal: (row: Pending | undefined) => KioskError | undefined, change: (row: Pending, now: number) => void): void {
+  writeTransaction(ctx.db, what, () => {
+    const row = deliveryRow(ctx, id);
+    const refused = refusal(row);
+    if (refused || !row) throw refused ?? notPending(id, row);
+    change(row, ctx.now());
+  });
+}
+
+/** The single-row marks act on pending deliveries only. */
+const unlessPending = (id: number) => (row: Pending | undefined): KioskError | undefined => (!row || row.delivered_at !== null || row.dead_letter === 1 ? notPending(id, row) : undefined);
 
 /** The upstream accepted the delivery: it is done, and its payload (personal data) is erased right away. */
 export function markDelivered(ctx: StoreContext, id: number): void {
-  writeTransaction(ctx.db, 'cannot mark the delivery delivered', () => {
+  changeOne(ctx, 'cannot mark the delivery delivered', id, unlessPending(id), (row, now) => deliver(ctx, id, row, now));
+}
+
+/**
+ * A whole acknowledged batch in one write transaction (one fsync instead of one per row). Idempotent: marking again
+ * what is already delivered reports it in `alreadyDone` and changes nothing, so a relay that crashed after sending
+ * and resent the batch does not fail or count twice. One audit entry per delivery, as `markDelivered` writes.
+ */
+export function markDeliveredBatch(ctx: StoreContext, ids: readonly number[]): BatchMarkResult {
+  assertIds(ids);
+  return writeTransaction(ctx.db, 'cannot mark the batch delivered', () => {
     const now = ctx.now();
-    const { changes } = sql(ctx.db, 'UPDATE outbox SET delivered_at = ?, payload = NULL, key_id = NULL, claimed_until = NULL, attempts = attempts + 1, last_error = NULL WHERE id = ? AND delivered_at IS NULL AND dead_letter = 0').run(now, id);
-    pendingOrThrow(ctx, id, changes);
-    const row = sql(ctx.db, 'SELECT transaction_id, upstream FROM outbox WHERE id = ?').get(id) as { transaction_id: string; upstream: string };
-    audit(ctx, { actor: 'sync-agent', action: 'delivery.delivered', subject: row.transaction_id, detail: { upstream: row.upstream } }, now);
+    return markEach(ctx, ids, (id, row) => deliver(ctx, id, row, now));
   });
+}
+
+function retry(ctx: StoreContext, id: number, error: string, nextAttemptAt: number): void {
+  sql(ctx.db, 'UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_until = NULL WHERE id = ?').run(clearText(error), Math.trunc(nextAttemptAt), id);
 }
 
 /** A failed attempt that may succeed later: try again at `nextAttemptAt` (ms). The error text is kept, ID-scrubbed. */
 export function markRetry(ctx: StoreContext, id: number, error: string, nextAttemptAt: number): void {
-  writeTransaction(ctx.db, 'cannot schedule the retry', () => {
-    const { changes } = sql(ctx.db, 'UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_until = NULL WHERE id = ? AND delivered_at IS NULL AND dead_letter = 0').run(clearText(error), Math.trunc(nextAttemptAt), id);
-    pendingOrThrow(ctx, id, changes);
-  });
+  changeOne(ctx, 'cannot schedule the retry', id, unlessPending(id), () => retry(ctx, id, error, nextAttemptAt));
+}
+
+/**
+ * A batch that failed as a whole (503, timeout, reset): every pending one is retried at `nextAttemptAt`, in one write
+ * transaction. One already delivered is left delivered (its acknowledgement won), never put back in the queue.
+ */
+export function markRetryBatch(ctx: StoreContext, ids: readonly number[], error: string, nextAttemptAt: number): BatchMarkResult {
+  assertIds(ids);
+  return writeTransaction(ctx.db, 'cannot schedule the retries', () => markEach(ctx, ids, (id) => retry(ctx, id, error, nextAttemptAt)));
 }
 
 /** The upstream refused for good (or attempts ran out): set aside for a person to look at; later ones proceed. */
 export function markDeadLetter(ctx: StoreContext, id: number, error: string): void {
-  writeTransaction(ctx.db, 'cannot dead-letter the delivery', () => {
-    const now = ctx.now();
-    const { changes } = sql(ctx.db, 'UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_letter = 1, claimed_until = NULL WHERE id = ? AND delivered_at IS NULL AND dead_letter = 0').run(clearText(error), id);
-    pendingOrThrow(ctx, id, changes);
-    const row = sql(ctx.db, 'SELECT transaction_id, upstream FROM outbox WHERE id = ?').get(id) as { transaction_id: string; upstream: string };
+  changeOne(ctx, 'cannot dead-letter the delivery', id, unlessPending(id), (row, now) => {
+    sql(ctx.db, 'UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_letter = 1, claimed_until = NULL WHERE id = ?').run(clearText(error), id);
     audit(ctx, { actor: 'sync-agent', action: 'delivery.dead-lettered', subject: row.transaction_id, detail: { upstream: row.upstream } }, now);
+  });
+}
+
+/** One upstream's share of the outbox, for `kiosk-sync status`. */
+export interface UpstreamOutboxStatus {
+  /** Not yet delivered nor dead-lettered (in flight included). */
+  pending: number;
+  /** Pending and claimed by an agent whose lease has not expired. */
+  inFlight: number;
+  delivered: number;
+  deadLettered: number;
+  /** Creation time (ms) of the oldest pending delivery's transaction, or null when nothing is pending. */
+  oldestPendingAt: number | null;
+  /** `now - oldestPendingAt` by the store's clock, or null. */
+  oldestPendingAgeMs: number | null;
+}
+
+export function outboxStatus(ctx: StoreContext): Record<string, UpstreamOutboxStatus> {
+  const now = ctx.now();
+  const rows = sql(
+    ctx.db,
+    `SELECT o.upstream,
+            sum(o.delivered_at IS NULL AND o.dead_letter = 0) AS pending,
+            sum(o.delivered_at IS NULL AND o.dead_letter = 0 AND o.claimed_until > @now) AS in_flight,
+            sum(o.delivered_at IS NOT NULL) AS delivered,
+            sum(o.dead_letter = 1) AS dead,
+            (SELECT t.created_at FROM outbox p JOIN transactions t ON t.id = p.transaction_id
+              WHERE p.upstream = o.upstream AND p.delivered_at IS NULL AND p.dead_letter = 0 ORDER BY p.id LIMIT 1) AS oldest
+     FROM outbox o GROUP BY o.upstream ORDER BY o.upstream`,
+  ).all({ now }) as Array<{ upstream: string; pending: number; in_flight: number; delivered: number; dead: number; oldest: number | null }>;
+  return Object.fromEntries(
+    rows.map((r) => [r.upstream, { pending: r.pending, inFlight: r.in_flight, delivered: r.delivered, deadLettered: r.dead, oldestPendingAt: r.oldest, oldestPendingAgeMs: r.oldest === null ? null : now - r.oldest }]),
+  );
+}
+
+/** A dead letter as an operator sees it: where it was going and why it stopped, never its payload. */
+export interface DeadLetter extends Omit<DueDelivery, 'payload'> {
+  lastError: string | null;
+  /** False when the payload was erased (data-subject request): such a dead letter cannot be retried. */
+  retryable: boolean;
+}
+
+export function deadLetters(ctx: StoreContext, options: { limit?: number; upstream?: string } = {}): DeadLetter[] {
+  const rows = sql(
+    ctx.db,
+    `SELECT id, transaction_id, upstream, idempotency_key, aggregate, aggregate_seq, attempts, last_error, payload IS NOT NULL AS retryable
+     FROM outbox WHERE dead_letter = 1 AND (@upstream IS NULL OR upstream = @upstream) ORDER BY id LIMIT @limit`,
+  ).all({ upstream: options.upstream ?? null, limit: options.limit ?? 100 }) as Array<Omit<DueRow, 'payload'> & { last_error: string | null; retryable: number }>;
+  return rows.map((r) => ({ ...deliveryFields(r), lastError: r.last_error, retryable: r.retryable === 1 }));
+}
+
+/** Puts one dead letter back in the queue, due now with a fresh attempt budget (its last error kept), audited. */
+function revive(ctx: StoreContext, id: number, row: Pending, now: number): void {
+  sql(ctx.db, 'UPDATE outbox SET dead_letter = 0, attempts = 0, next_attempt_at = ?, claimed_until = NULL WHERE id = ?').run(now, id);
+  audit(ctx, { actor: 'operator', action: 'delivery.retried', subject: row.transaction_id, detail: { upstream: row.upstream } }, now);
+}
+
+/**
+ * An operator sends a dead letter again (`kiosk-sync retry ID`). Refused (STORE_NOT_FOUND) for a delivery that is not
+ * dead-lettered or whose payload was erased. It is pending again under its old sequence number, so pending later
+ * deliveries of its aggregate wait for it; ones already delivered stay delivered (the upstream sees it late).
+ */
+export function retryDeadLetter(ctx: StoreContext, id: number): void {
+  const refusal = (row: Pending | undefined): KioskError | undefined => {
+    if (!row || row.dead_letter !== 1) return new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} is not a dead letter`, { details: { id } });
+    if (row.payload === null) return new KioskError('STORE_NOT_FOUND', `outbox delivery ${id} was erased (data-subject request) and cannot be sent again`, { details: { id } });
+    return undefined;
+  };
+  changeOne(ctx, 'cannot retry the dead letter', id, refusal, (row, now) => revive(ctx, id, row, now));
+}
+
+/** Every retryable dead letter (optionally of one upstream) back in the queue, in one transaction; returns how many. */
+export function retryAllDeadLetters(ctx: StoreContext, upstream?: string): number {
+  return writeTransaction(ctx.db, 'cannot retry the dead letters', () => {
+    const now = ctx.now();
+    const ids = sql(ctx.db, 'SELECT id FROM outbox WHERE dead_letter = 1 AND payload IS NOT NULL AND (@upstream IS NULL OR upstream = @upstream) ORDER BY id').pluck().all({ upstream: upstream ?? null }) as number[];
+    for (const id of ids) revive(ctx, id, deliveryRow(ctx, id)!, now);
+    return ids.length;
   });
 }

@@ -6,9 +6,9 @@ import { integrityCheck, openDatabase, writeTransaction, type Db } from './datab
 import { Keyring } from './field-crypto.js';
 import { FileCheckpointSigner, FileKeyProvider, type CheckpointSigner, type KeyProvider } from './key-provider.js';
 import { schemaVersion } from './migrations/index.js';
-import { claimDue, markDeadLetter, markDelivered, markRetry, type ClaimOptions, type DueDelivery } from './outbox.js';
+import { claimDue, deadLetters, markDeadLetter, markDelivered, markDeliveredBatch, markRetry, markRetryBatch, outboxStatus, retryAllDeadLetters, retryDeadLetter, type BatchMarkResult, type ClaimOptions, type DeadLetter, type DueDelivery, type UpstreamOutboxStatus } from './outbox.js';
 import { eraseCitizen, purgeExpired, reencryptBatch, rotateDataKey, type EraseResult } from './retention.js';
-import { TRANSACTION_STATUSES, exportRedacted, findByCitizen, getTransaction, recordTransaction, type NewTransaction, type RecordedTransaction, type RedactedRecord, type StoredTransaction, type TransactionStatus } from './transactions.js';
+import { TRANSACTION_STATUSES, exportRedacted, findByCitizen, getTransaction, recordMany, recordTransaction, type NewTransaction, type RecordedTransaction, type RedactedRecord, type StoredTransaction, type TransactionStatus } from './transactions.js';
 
 export interface OpenStoreOptions {
   path: string;
@@ -117,9 +117,18 @@ export class TransactionStore {
 
   /** Records a transaction with all its upstream deliveries, atomically and durably (see transactions.ts). */
   recordTransaction(input: NewTransaction): RecordedTransaction {
+    return this.#refusingOnFault(() => recordTransaction(this.#ctx, input));
+  }
+
+  /** Many transactions in one SQLite transaction (one commit): all or none. For bulk loads, not for the kiosk. */
+  recordMany(inputs: readonly NewTransaction[]): RecordedTransaction[] {
+    return this.#refusingOnFault(() => recordMany(this.#ctx, inputs));
+  }
+
+  #refusingOnFault<T>(record: () => T): T {
     if (this.#fault) throw new KioskError(this.#fault.code, `the store refuses new transactions until the fault is fixed: ${this.#fault.message}`, { cause: this.#fault });
     try {
-      return recordTransaction(this.#ctx, input);
+      return record();
     } catch (err) {
       if (isKioskError(err, 'STORE_DISK_FULL') || isKioskError(err, 'STORE_READ_ONLY') || isKioskError(err, 'STORE_CORRUPT')) this.#fault = err;
       throw err;
@@ -148,6 +157,32 @@ export class TransactionStore {
 
   markRetry(id: number, error: string, nextAttemptAt: number): void {
     markRetry(this.#ctx, id, error, nextAttemptAt);
+  }
+
+  /** A whole acknowledged batch in one commit; idempotent (see outbox.ts). */
+  markDeliveredBatch(ids: readonly number[]): BatchMarkResult {
+    return markDeliveredBatch(this.#ctx, ids);
+  }
+
+  markRetryBatch(ids: readonly number[], error: string, nextAttemptAt: number): BatchMarkResult {
+    return markRetryBatch(this.#ctx, ids, error, nextAttemptAt);
+  }
+
+  /** Per upstream: pending, in flight, delivered, dead-lettered, oldest pending. */
+  outboxStatus(): Record<string, UpstreamOutboxStatus> {
+    return outboxStatus(this.#ctx);
+  }
+
+  deadLetters(options: { limit?: number; upstream?: string } = {}): DeadLetter[] {
+    return deadLetters(this.#ctx, options);
+  }
+
+  retryDeadLetter(id: number): void {
+    retryDeadLetter(this.#ctx, id);
+  }
+
+  retryAllDeadLetters(upstream?: string): number {
+    return retryAllDeadLetters(this.#ctx, upstream);
   }
 
   markDeadLetter(id: number, error: string): void {

@@ -94,27 +94,39 @@ export const payloadAad = (idempotencyKey: string): string => `outbox.payload:${
  * returns, or neither is. The only way to create outbox rows, so a delivery without its transaction cannot exist.
  */
 export function recordTransaction(ctx: StoreContext, input: NewTransaction): RecordedTransaction {
-  validate(input);
-  const id = randomUUID();
-  const citizenHash = input.citizen ? ctx.keyring.citizenHash(input.citizen.idNumber) : null;
-  return writeTransaction(ctx.db, 'cannot record the transaction', () => {
+  return recordMany(ctx, [input])[0]!;
+}
+
+/**
+ * Records several transactions in ONE SQLite transaction (one fsync): all of them, or none when any is refused. For
+ * bulk loads (synthetic load, imports); the kiosk records each citizen on its own so each is durable before it answers.
+ */
+export function recordMany(ctx: StoreContext, inputs: readonly NewTransaction[]): RecordedTransaction[] {
+  inputs.forEach(validate);
+  const citizenHashes = inputs.map((input) => (input.citizen ? ctx.keyring.citizenHash(input.citizen.idNumber) : null));
+  return writeTransaction(ctx.db, inputs.length === 1 ? 'cannot record the transaction' : 'cannot record the transactions', () => {
     const now = ctx.now();
-    const seq = (sql(ctx.db, 'SELECT coalesce(max(seq), 0) + 1 AS seq FROM transactions').get() as { seq: number }).seq;
-    const personal = input.citizen ? ctx.keyring.seal({ idNumber: input.citizen.idNumber, fields: input.citizen.fields ?? {} }, personalAad(id)) : null;
-    sql(ctx.db, 'INSERT INTO transactions (id, seq, kind, status, verdict, citizen_hmac, personal, key_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(id, seq, input.kind, input.status, JSON.stringify(input.verdict), citizenHash, personal?.sealed ?? null, personal?.keyId ?? null, now);
-    const deliveries = input.deliveries.map((d): RecordedDelivery => {
-      const aggregate = d.aggregate ?? d.upstream;
-      const aggregateSeq = (sql(ctx.db, 'SELECT coalesce(max(aggregate_seq), 0) + 1 AS n FROM outbox WHERE aggregate = ?').get(aggregate) as { n: number }).n;
-      const idempotencyKey = `${id}/${d.upstream}`;
-      const payload = ctx.keyring.seal(d.payload, payloadAad(idempotencyKey));
-      const rowId = sql(ctx.db, 'INSERT INTO outbox (transaction_id, upstream, idempotency_key, aggregate, aggregate_seq, payload, key_id, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(id, d.upstream, idempotencyKey, aggregate, aggregateSeq, payload.sealed, payload.keyId, now).lastInsertRowid;
-      return { id: Number(rowId), upstream: d.upstream, idempotencyKey, aggregate, aggregateSeq };
-    });
-    audit(ctx, { actor: 'kiosk', action: 'transaction.recorded', subject: id, detail: { kind: input.kind, status: input.status, deliveries: deliveries.length } }, now);
-    return { id, seq, createdAt: now, deliveries };
+    return inputs.map((input, i) => insertTransaction(ctx, input, citizenHashes[i]!, now));
   });
+}
+
+function insertTransaction(ctx: StoreContext, input: NewTransaction, citizenHash: Buffer | null, now: number): RecordedTransaction {
+  const id = randomUUID();
+  const seq = (sql(ctx.db, 'SELECT coalesce(max(seq), 0) + 1 AS seq FROM transactions').get() as { seq: number }).seq;
+  const personal = input.citizen ? ctx.keyring.seal({ idNumber: input.citizen.idNumber, fields: input.citizen.fields ?? {} }, personalAad(id)) : null;
+  sql(ctx.db, 'INSERT INTO transactions (id, seq, kind, status, verdict, citizen_hmac, personal, key_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    .run(id, seq, input.kind, input.status, JSON.stringify(input.verdict), citizenHash, personal?.sealed ?? null, personal?.keyId ?? null, now);
+  const deliveries = input.deliveries.map((d): RecordedDelivery => {
+    const aggregate = d.aggregate ?? d.upstream;
+    const aggregateSeq = (sql(ctx.db, 'SELECT coalesce(max(aggregate_seq), 0) + 1 AS n FROM outbox WHERE aggregate = ?').get(aggregate) as { n: number }).n;
+    const idempotencyKey = `${id}/${d.upstream}`;
+    const payload = ctx.keyring.seal(d.payload, payloadAad(idempotencyKey));
+    const rowId = sql(ctx.db, 'INSERT INTO outbox (transaction_id, upstream, idempotency_key, aggregate, aggregate_seq, payload, key_id, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(id, d.upstream, idempotencyKey, aggregate, aggregateSeq, payload.sealed, payload.keyId, now).lastInsertRowid;
+    return { id: Number(rowId), upstream: d.upstream, idempotencyKey, aggregate, aggregateSeq };
+  });
+  audit(ctx, { actor: 'kiosk', action: 'transaction.recorded', subject: id, detail: { kind: input.kind, status: input.status, deliveries: deliveries.length } }, now);
+  return { id, seq, createdAt: now, deliveries };
 }
 
 interface TransactionRow {

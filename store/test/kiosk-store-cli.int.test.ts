@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '@kiosk/store';
 import { PERSONA_A, PERSONA_B, openTempStore, submission, tempStoreDir } from './helpers/temp-store.js';
 
 const BIN = fileURLToPath(new URL('../bin/kiosk-store.js', import.meta.url));
@@ -104,7 +105,7 @@ describe('kiosk-store CLI', () => {
       expect(text.stdout).toMatch(/^statuses +completed 1, needs-review 2, rejected 0, failed 0, cancelled 0$/m);
       expect(text.stdout).toMatch(/^transactions +identity-verification\/needs-review: 2$/m);
       const json = JSON.parse(cli(['stats', '--json', '--db', other.path]).stdout) as { schemaVersion: number; byStatus: Record<string, number> };
-      expect(json.schemaVersion).toBe(4);
+      expect(json.schemaVersion).toBe(SCHEMA_VERSION);
       expect(json.byStatus).toEqual({ completed: 1, 'needs-review': 2, rejected: 0, failed: 0, cancelled: 0 });
     } finally {
       other.cleanup();

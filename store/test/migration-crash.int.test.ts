@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '@kiosk/store';
 import { databaseAt, dumpRows, schemaOf } from './helpers/old-database.js';
 import { openTempStore, tempStoreDir } from './helpers/temp-store.js';
 
@@ -47,7 +48,7 @@ describe('migration 004 killed mid-way (SIGKILL)', () => {
 
       const store = openTempStore(dir);
       try {
-        expect(store.db.pragma('user_version', { simple: true })).toBe(4);
+        expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION); // 004 and whatever follows it
         expect(['transactions', 'outbox'].map((t) => dumpRows(store.db, t))).toEqual(before.rows.slice(0, 2));
         expect(store.integrityCheck()).toEqual(['ok']);
         expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
