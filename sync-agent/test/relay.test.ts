@@ -20,8 +20,7 @@ function submission(idNumber: string, step: number, upstreams: string[]): NewTra
     kind: 'public-service-submission',
     status: 'completed',
     verdict: { chip: 'genuine' },
-    // The store orders an aggregate across upstreams, so each upstream gets its own stream of the dossier.
-    deliveries: upstreams.map((upstream) => ({ upstream, aggregate: `${upstream}-dossier-${idNumber.slice(-4)}`, payload: { procedure: '1.001234', step } })),
+    deliveries: upstreams.map((upstream) => ({ upstream, aggregate: `dossier-${idNumber.slice(-4)}`, payload: { procedure: '1.001234', step } })),
   };
 }
 
@@ -68,7 +67,7 @@ describe('Relay over a real store', () => {
     for (const upstream of [city, population]) {
       expect(new Set(upstream.received.map((d) => d.idempotencyKey)).size).toBe(12);
       for (const id of CITIZENS) {
-        const steps = upstream.received.filter((d) => d.aggregate === `${upstream.name}-dossier-${id.slice(-4)}`).map((d) => d.payload.step);
+        const steps = upstream.received.filter((d) => d.aggregate === `dossier-${id.slice(-4)}`).map((d) => d.payload.step);
         expect(steps).toEqual([0, 1, 2, 3]);
       }
     }
@@ -96,7 +95,7 @@ describe('Relay over a real store', () => {
     expect(store.stats().outbox).toMatchObject({ pending: 0, delivered: 1, deadLetter: 1 });
   });
 
-  it('401 stops that upstream with an alert and spends no attempt; others go on; resume after the lease delivers it', async () => {
+  it('401 stops that upstream with an alert and spends no attempt; the same dossier goes on to the others; resume after the lease delivers it', async () => {
     store.recordTransaction(submission(CITIZENS[0]!, 0, ['city', 'population']));
     let certificateRenewed = false;
     const city = new ScriptedUpstream('city', () => (certificateRenewed ? { status: 201 } : { status: 401, error: 'client certificate revoked' }));
@@ -121,9 +120,9 @@ describe('Relay over a real store', () => {
     let failMarks = 1;
     const flaky: OutboxPort = {
       claimDue: (o) => store.claimDue(o),
-      markDelivered: (id) => {
+      markDeliveredBatch: (ids) => {
         if (failMarks-- > 0) throw new KioskError('STORE_BUSY', 'database is locked');
-        store.markDelivered(id);
+        return store.markDeliveredBatch(ids);
       },
       markRetry: (id, e, at) => store.markRetry(id, e, at),
       markDeadLetter: (id, e) => store.markDeadLetter(id, e),

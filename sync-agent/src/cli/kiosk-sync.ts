@@ -8,7 +8,8 @@ Usage:
                                               per attempt (full-jitter backoff: the delay is uniform below it)
   kiosk-sync --help
 
-The relay itself (deliveries from the local store over mTLS) arrives with the store.`;
+The relay core (sync-agent/src/relay/) is built and tested; \`kiosk-sync run\`, \`status\`, \`dead-letters\` and
+\`retry\` come with its HTTPS transports (issue 14, docs/sync.md).`;
 
 const STATUSES = [200, 409, 400, 401, 403, 408, 422, 429, 500, 503, undefined] as const;
 

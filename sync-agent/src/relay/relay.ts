@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { isKioskError, type Logger } from '@kiosk/common';
-import type { ClaimOptions, DueDelivery } from '@kiosk/store';
+import type { BatchMarkResult, ClaimOptions, DueDelivery } from '@kiosk/store';
 import { classifyAnswer, DEFAULT_BACKOFF, nextAttemptDelayMs, type BackoffPolicy, type DeliveryOutcome, type UpstreamAnswer } from '../delivery-policy.js';
 
-/** What the relay needs of the local store: claims and the three marks (TransactionStore has them). */
+/** What the relay needs of the local store: claims and the marks (TransactionStore has them). */
 export interface OutboxPort {
   claimDue(options?: ClaimOptions): DueDelivery[];
-  markDelivered(id: number): void;
+  /** One SQLite transaction for the whole delivered part of a batch; marking again after a crash changes nothing. */
+  markDeliveredBatch(ids: readonly number[]): BatchMarkResult;
   markRetry(id: number, error: string, nextAttemptAt: number): void;
   markDeadLetter(id: number, error: string): void;
 }
@@ -121,19 +122,37 @@ export class Relay extends EventEmitter<RelayEvents> {
       throw err;
     }
     if (answers.length !== batch.length) throw new RangeError(`${upstream.name} answered ${answers.length} deliveries of ${batch.length}`);
-    batch.forEach((delivery, i) => this.settle(upstream.name, delivery, classifyAnswer(answers[i]!, this.now()), counts));
+    const delivered: number[] = [];
+    batch.forEach((delivery, i) => {
+      const outcome = classifyAnswer(answers[i]!, this.now());
+      if (outcome.kind === 'delivered') delivered.push(delivery.id);
+      else this.settle(upstream.name, delivery, outcome, counts);
+    });
+    this.bookDelivered(upstream.name, delivered, counts);
     this.emit('round', { upstream: upstream.name, counts });
     return counts;
   }
 
+  /** The acknowledged part of a batch, marked in one store transaction (the relay's bookkeeping is batched). */
+  private bookDelivered(upstream: string, ids: number[], counts: RoundCounts): void {
+    if (ids.length === 0) return;
+    try {
+      const result = this.options.store.markDeliveredBatch(ids);
+      counts.delivered += result.marked.length + result.alreadyDone.length;
+    } catch (err) {
+      if (!isKioskError(err)) throw err;
+      counts.bookkeepingFailed += ids.length;
+      this.options.log.warn({ upstream, code: err.code, deliveries: ids.length }, 'deliveries acknowledged, local bookkeeping failed: they go again after their lease');
+    }
+  }
+
+  /** A delivery that was not acknowledged: retry later, dead letter, or stop the upstream. */
   private settle(upstream: string, delivery: DueDelivery, outcome: DeliveryOutcome, counts: RoundCounts): void {
     const { store, log } = this.options;
     try {
       switch (outcome.kind) {
         case 'delivered':
-          store.markDelivered(delivery.id);
-          counts.delivered += 1;
-          return;
+          return; // batched in bookDelivered
         case 'retry':
           store.markRetry(delivery.id, outcome.reason, this.now() + nextAttemptDelayMs(delivery.attempts, outcome, this.backoff, this.options.random));
           counts.retried += 1;
