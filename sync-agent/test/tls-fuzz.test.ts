@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,9 @@ import { isKioskError } from '@kiosk/common';
 import { syncPki } from '@kiosk/fixtures';
 import { classifyTlsError, loadClientTls } from '../src/tls/index.js';
 
-const RUNS = 300;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+/** Fixed seed: the same cases on every run (FUZZ_RUNS widens a local search). */
+const SEED = 9303;
 const pki = syncPki();
 
 describe('TLS inputs under fuzzing', () => {
@@ -22,7 +25,7 @@ describe('TLS inputs under fuzzing', () => {
         const result = classifyTlsError(value);
         expect(result === undefined || (isKioskError(result) && result.code.startsWith('SYNC_'))).toBe(true);
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     );
   });
 
@@ -36,13 +39,14 @@ describe('TLS inputs under fuzzing', () => {
         writeFileSync(join(dir, 'cert.pem'), altered);
         try {
           const loaded = loadClientTls({ clientCert: join(dir, 'cert.pem'), clientKey: join(dir, 'key.pem'), upstreamCa: join(dir, 'ca.pem') });
-          // A change OpenSSL tolerates (e.g. in the base64 padding or the signature) still has to match the key.
-          expect(loaded.certificate.subject).toContain('CN=');
+          // A change OpenSSL tolerates (in the signature, or an attribute's OID: the server refuses such a certificate)
+          // loads only with the key still matching, and what is presented is the file as it is now.
+          expect(loaded.certificate.fingerprint256).toBe(new X509Certificate(altered).fingerprint256);
         } catch (err) {
           expect(isKioskError(err) && err.code.startsWith('SYNC_')).toBe(true);
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     );
   });
 });
