@@ -5,6 +5,28 @@ import { z } from 'zod';
  * provisioning CLI. Every key has a development default, so an empty file (or none) runs the kiosk on simulated
  * devices. docs/configuration.md is generated from this schema (`npm run docs:config`).
  */
+/** One upstream's endpoint: https only (mTLS), never credentials in the URL (they would end up in logs). */
+function upstreamEndpoint(url: string, description: string, timeoutMs = 15_000) {
+  return z
+    .object({
+      url: z
+        .url({ protocol: /^https$/ })
+        .refine((u) => !/^https:\/\/[^/]*@/.test(u), 'no user or password in the URL: the client certificate authenticates the device')
+        .default(url)
+        .describe('Base URL (https).'),
+      timeoutMs: z.number().int().min(100).max(120_000).default(timeoutMs).describe('Per-request timeout (connect to last byte).'),
+    })
+    .default({ url, timeoutMs })
+    .describe(description);
+}
+
+const UPSTREAM_DEFAULTS = {
+  'city-tthc': { url: 'https://localhost:7441', timeoutMs: 15_000 },
+  'population-lgsp': { url: 'https://localhost:7442', timeoutMs: 15_000 },
+  'hospital-fhir': { url: 'https://localhost:7443', timeoutMs: 15_000 },
+  'bhyt-check': { url: 'https://localhost:7444', timeoutMs: 3000 },
+};
+
 export const configSchema = z
   .object({
     device: z
@@ -141,8 +163,28 @@ export const configSchema = z
         clientCert: z.string().min(1).default('data/sync/device.pem').describe('PEM client certificate the sync agent presents to the upstream servers (mTLS); reloaded when the file changes (docs/sync.md).'),
         clientKey: z.string().min(1).default('data/sync/device-key.pem').describe('PEM private key of the client certificate (mode 0600); reloaded with it.'),
         upstreamCa: z.string().min(1).default('data/sync/ca.pem').describe('PEM CA certificate(s) the upstream server certificates must chain to: the only trust anchors, the system store is never used.'),
+        upstreams: z
+          .object({
+            'city-tthc': upstreamEndpoint('https://localhost:7441', 'The city administrative-procedure (one-stop, TTHC) system: dossiers (contract sync-agent/contracts/city-tthc.openapi.yaml).'),
+            'population-lgsp': upstreamEndpoint('https://localhost:7442', 'The population-data check through the city integration platform (LGSP) (population-lgsp.openapi.yaml).'),
+            'hospital-fhir': upstreamEndpoint('https://localhost:7443', 'The hospital information system, HL7 FHIR R4 (hospital-fhir.openapi.yaml).'),
+            'bhyt-check': upstreamEndpoint('https://localhost:7444', 'The health-insurance (BHYT) card check, a live lookup (bhyt-check.openapi.yaml); its timeout is short, the citizen is waiting.', 3000),
+          })
+          .default(UPSTREAM_DEFAULTS)
+          .describe('Where each upstream is: base URL (https only) and request timeout. The defaults are the embedded simulators `npm start` runs.'),
+        agent: z
+          .object({
+            port: z.number().int().min(1).max(65535).default(7480).describe('Port of the agent\'s local endpoint on 127.0.0.1 (health, Prometheus metrics, flush notifications from the kiosk).'),
+            tokenFile: z.string().min(1).default('data/sync/agent.token').describe('File (mode 0600) holding the token the kiosk presents to notify the agent of new rows; written by the agent at start.'),
+            pollIntervalMs: z.number().int().min(100).max(3_600_000).default(5000).describe('Backstop poll of the outbox when no notification came.'),
+            batchSize: z.number().int().min(1).max(1000).default(50).describe('Deliveries claimed and sent per upstream per round.'),
+            concurrency: z.number().int().min(1).max(64).default(8).describe('Requests in flight per upstream (keep-alive connections).'),
+            reconcileIntervalMs: z.number().int().min(60_000).max(86_400_000 * 7).default(3_600_000).describe('How often the agent asks each upstream which acknowledged deliveries it still holds (a restored upstream loses some); also done at once when an upstream reports fewer than were delivered.'),
+          })
+          .default({ port: 7480, tokenFile: 'data/sync/agent.token', pollIntervalMs: 5000, batchSize: 50, concurrency: 8, reconcileIntervalMs: 3_600_000 })
+          .describe('The sync agent process (`kiosk-sync run`).'),
       })
-      .default({ clientCert: 'data/sync/device.pem', clientKey: 'data/sync/device-key.pem', upstreamCa: 'data/sync/ca.pem' })
+      .default({ clientCert: 'data/sync/device.pem', clientKey: 'data/sync/device-key.pem', upstreamCa: 'data/sync/ca.pem', upstreams: UPSTREAM_DEFAULTS, agent: { port: 7480, tokenFile: 'data/sync/agent.token', pollIntervalMs: 5000, batchSize: 50, concurrency: 8, reconcileIntervalMs: 3_600_000 } })
       .describe('The sync agent: mTLS to the upstream systems (docs/sync.md).'),
     log: z
       .object({

@@ -111,8 +111,21 @@ function markEach(ctx: StoreContext, ids: readonly number[], mark: (id: number, 
   return result;
 }
 
-function deliver(ctx: StoreContext, id: number, row: Pending, now: number): void {
-  sql(ctx.db, 'UPDATE outbox SET delivered_at = ?, payload = NULL, key_id = NULL, claimed_until = NULL, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(now, id);
+/** An upstream's receipt: a short reference (tracking code, resource id), never free text that could carry personal data. */
+const RECEIPT = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+
+function assertReceipt(receipt: string | undefined): void {
+  if (receipt !== undefined && (!RECEIPT.test(receipt) || clearText(receipt) !== receipt)) {
+    throw new KioskError('STORE_FIELD_REJECTED', 'a delivery receipt is a short reference (letters, digits, . _ : / -, at most 128) and never an ID number');
+  }
+}
+
+/**
+ * Delivered: the payload stays (encrypted) until the retention purge, so a delivery an upstream later loses (restored
+ * from a backup) can be sent again; `purgeExpired` and `eraseCitizen` remove it.
+ */
+function deliver(ctx: StoreContext, id: number, row: Pending, now: number, receipt?: string): void {
+  sql(ctx.db, 'UPDATE outbox SET delivered_at = ?, receipt = ?, claimed_until = NULL, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(now, receipt ?? null, id);
   audit(ctx, { actor: 'sync-agent', action: 'delivery.delivered', subject: row.transaction_id, detail: { upstream: row.upstream } }, now);
 }
 
@@ -130,8 +143,9 @@ function changeOne(ctx: StoreContext, what: string, id: number, refusal: (row: P
 const unlessPending = (id: number) => (row: Pending | undefined): KioskError | undefined => (!row || row.delivered_at !== null || row.dead_letter === 1 ? notPending(id, row) : undefined);
 
 /** The upstream accepted the delivery: it is done, and its payload (personal data) is erased right away. */
-export function markDelivered(ctx: StoreContext, id: number): void {
-  changeOne(ctx, 'cannot mark the delivery delivered', id, unlessPending(id), (row, now) => deliver(ctx, id, row, now));
+export function markDelivered(ctx: StoreContext, id: number, receipt?: string): void {
+  assertReceipt(receipt);
+  changeOne(ctx, 'cannot mark the delivery delivered', id, unlessPending(id), (row, now) => deliver(ctx, id, row, now, receipt));
 }
 
 /**
@@ -139,11 +153,12 @@ export function markDelivered(ctx: StoreContext, id: number): void {
  * what is already delivered reports it in `alreadyDone` and changes nothing, so a relay that crashed after sending
  * and resent the batch does not fail or count twice. One audit entry per delivery, as `markDelivered` writes.
  */
-export function markDeliveredBatch(ctx: StoreContext, ids: readonly number[]): BatchMarkResult {
+export function markDeliveredBatch(ctx: StoreContext, ids: readonly number[], receipts: ReadonlyMap<number, string> = new Map()): BatchMarkResult {
   assertIds(ids);
+  for (const receipt of receipts.values()) assertReceipt(receipt);
   return writeTransaction(ctx.db, 'cannot mark the batch delivered', () => {
     const now = ctx.now();
-    return markEach(ctx, ids, (id, row) => deliver(ctx, id, row, now));
+    return markEach(ctx, ids, (id, row) => deliver(ctx, id, row, now, receipts.get(id)));
   });
 }
 
@@ -248,5 +263,86 @@ export function retryAllDeadLetters(ctx: StoreContext, upstream?: string): numbe
     const ids = sql(ctx.db, 'SELECT id FROM outbox WHERE dead_letter = 1 AND payload IS NOT NULL AND (@upstream IS NULL OR upstream = @upstream) ORDER BY id').pluck().all({ upstream: upstream ?? null }) as number[];
     for (const id of ids) revive(ctx, id, deliveryRow(ctx, id)!, now);
     return ids.length;
+  });
+}
+
+/** Where one delivery of a transaction stands, as the kiosk shows it (no payload). */
+export interface DeliveryState {
+  id: number;
+  upstream: string;
+  state: 'pending' | 'delivered' | 'dead-letter';
+  /** The upstream's receipt (a dossier's tracking code), once delivered. */
+  receipt: string | null;
+  attempts: number;
+  deliveredAt: number | null;
+}
+
+export function deliveriesOf(ctx: StoreContext, transactionId: string): DeliveryState[] {
+  const rows = sql(ctx.db, 'SELECT id, upstream, delivered_at, dead_letter, receipt, attempts FROM outbox WHERE transaction_id = ? ORDER BY id').all(transactionId) as Array<{
+    id: number;
+    upstream: string;
+    delivered_at: number | null;
+    dead_letter: number;
+    receipt: string | null;
+    attempts: number;
+  }>;
+  return rows.map((r) => ({
+    id: r.id,
+    upstream: r.upstream,
+    state: r.delivered_at !== null ? 'delivered' : r.dead_letter === 1 ? 'dead-letter' : 'pending',
+    receipt: r.receipt,
+    attempts: r.attempts,
+    deliveredAt: r.delivered_at,
+  }));
+}
+
+/** A delivered row as reconciliation walks them: its id and the key the upstream knows it by. */
+export interface DeliveredKey {
+  id: number;
+  idempotencyKey: string;
+}
+
+/** One upstream's delivered rows after `afterId`, in id order: the agent asks the upstream which of them it still holds. */
+export function deliveredKeys(ctx: StoreContext, options: { upstream: string; afterId?: number; limit?: number }): DeliveredKey[] {
+  const rows = sql(ctx.db, 'SELECT id, idempotency_key FROM outbox WHERE upstream = @upstream AND delivered_at IS NOT NULL AND id > @afterId ORDER BY id LIMIT @limit').all({
+    upstream: options.upstream,
+    afterId: options.afterId ?? 0,
+    limit: options.limit ?? 500,
+  }) as Array<{ id: number; idempotency_key: string }>;
+  return rows.map((r) => ({ id: r.id, idempotencyKey: r.idempotency_key }));
+}
+
+export interface RequeueResult {
+  /** Back in the queue, due now, with the same idempotency key and sequence number. */
+  requeued: number[];
+  /** Delivered, but their payload was already purged or erased: they cannot be sent again (the loss is reported). */
+  erased: number[];
+  /** Not delivered (pending or dead-lettered): left as they are. */
+  notDelivered: number[];
+}
+
+/**
+ * An upstream lost deliveries it had acknowledged (restored from a backup, cht-core#8093): they go back in the queue
+ * in one transaction, audited. Their later deliveries already arrived, so the upstream sees these late: order is
+ * restored only as far as the upstream's own dedupe and sequence numbers allow.
+ */
+export function requeueDelivered(ctx: StoreContext, ids: readonly number[], reason: string): RequeueResult {
+  assertIds(ids);
+  return writeTransaction(ctx.db, 'cannot requeue the deliveries', () => {
+    const now = ctx.now();
+    const result: RequeueResult = { requeued: [], erased: [], notDelivered: [] };
+    const requeue = sql(ctx.db, 'UPDATE outbox SET delivered_at = NULL, receipt = NULL, attempts = 0, next_attempt_at = ?, claimed_until = NULL, last_error = ? WHERE id = ?');
+    for (const id of ids) {
+      const row = deliveryRow(ctx, id);
+      if (!row) throw notPending(id, row);
+      if (row.delivered_at === null) result.notDelivered.push(id);
+      else if (row.payload === null) result.erased.push(id);
+      else {
+        requeue.run(now, clearText(reason), id);
+        result.requeued.push(id);
+        audit(ctx, { actor: 'sync-agent', action: 'delivery.requeued', subject: row.transaction_id, detail: { upstream: row.upstream } }, now);
+      }
+    }
+    return result;
   });
 }

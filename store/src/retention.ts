@@ -24,6 +24,14 @@ export function purgeExpired(ctx: StoreContext, retentionDays: number): number {
            AND coalesce((SELECT max(o.delivered_at) FROM outbox o WHERE o.transaction_id = t.id), t.created_at) <= @cutoff`,
       )
       .run({ now, cutoff: now - retentionDays * DAY_MS });
+    // Delivered payloads were kept so a lost delivery could be resent; they go on the same clock as the fields.
+    sql(
+      ctx.db,
+      `UPDATE outbox AS o SET payload = NULL, key_id = NULL
+       WHERE o.payload IS NOT NULL AND o.delivered_at IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.transaction_id = o.transaction_id AND p.delivered_at IS NULL)
+         AND (SELECT max(p.delivered_at) FROM outbox p WHERE p.transaction_id = o.transaction_id) <= @cutoff`,
+    ).run({ cutoff: now - retentionDays * DAY_MS });
     if (changes > 0) audit(ctx, { actor: 'kiosk', action: 'retention.purged', detail: { transactions: changes, retentionDays } }, now);
     return changes;
   });

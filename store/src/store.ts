@@ -6,7 +6,29 @@ import { integrityCheck, openDatabase, writeTransaction, type Db } from './datab
 import { Keyring } from './field-crypto.js';
 import { FileCheckpointSigner, FileKeyProvider, type CheckpointSigner, type KeyProvider } from './key-provider.js';
 import { schemaVersion } from './migrations/index.js';
-import { claimDue, deadLetters, markDeadLetter, markDelivered, markDeliveredBatch, markRetry, markRetryBatch, outboxStatus, retryAllDeadLetters, retryDeadLetter, type BatchMarkResult, type ClaimOptions, type DeadLetter, type DueDelivery, type UpstreamOutboxStatus } from './outbox.js';
+import {
+  claimDue,
+  deadLetters,
+  deliveredKeys,
+  deliveriesOf,
+  markDeadLetter,
+  markDelivered,
+  markDeliveredBatch,
+  markRetry,
+  markRetryBatch,
+  outboxStatus,
+  requeueDelivered,
+  retryAllDeadLetters,
+  retryDeadLetter,
+  type BatchMarkResult,
+  type ClaimOptions,
+  type DeadLetter,
+  type DeliveredKey,
+  type DeliveryState,
+  type DueDelivery,
+  type RequeueResult,
+  type UpstreamOutboxStatus,
+} from './outbox.js';
 import { eraseCitizen, purgeExpired, reencryptBatch, rotateDataKey, type EraseResult } from './retention.js';
 import { TRANSACTION_STATUSES, exportRedacted, findByCitizen, getTransaction, recordMany, recordTransaction, type NewTransaction, type RecordedTransaction, type RedactedRecord, type StoredTransaction, type TransactionStatus } from './transactions.js';
 
@@ -151,8 +173,8 @@ export class TransactionStore {
     return claimDue(this.#ctx, options);
   }
 
-  markDelivered(id: number): void {
-    markDelivered(this.#ctx, id);
+  markDelivered(id: number, receipt?: string): void {
+    markDelivered(this.#ctx, id, receipt);
   }
 
   markRetry(id: number, error: string, nextAttemptAt: number): void {
@@ -160,8 +182,23 @@ export class TransactionStore {
   }
 
   /** A whole acknowledged batch in one commit; idempotent (see outbox.ts). */
-  markDeliveredBatch(ids: readonly number[]): BatchMarkResult {
-    return markDeliveredBatch(this.#ctx, ids);
+  markDeliveredBatch(ids: readonly number[], receipts?: ReadonlyMap<number, string>): BatchMarkResult {
+    return markDeliveredBatch(this.#ctx, ids, receipts);
+  }
+
+  /** The deliveries of one transaction and their receipts (what the kiosk screen shows after a submission). */
+  deliveriesOf(transactionId: string): DeliveryState[] {
+    return deliveriesOf(this.#ctx, transactionId);
+  }
+
+  /** One upstream's delivered rows after `afterId`, for reconciliation with an upstream that may have lost some. */
+  deliveredKeys(options: { upstream: string; afterId?: number; limit?: number }): DeliveredKey[] {
+    return deliveredKeys(this.#ctx, options);
+  }
+
+  /** Acknowledged deliveries the upstream no longer holds go back in the queue (see outbox.ts). */
+  requeueDelivered(ids: readonly number[], reason: string): RequeueResult {
+    return requeueDelivered(this.#ctx, ids, reason);
   }
 
   markRetryBatch(ids: readonly number[], error: string, nextAttemptAt: number): BatchMarkResult {

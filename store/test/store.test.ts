@@ -214,7 +214,8 @@ describe('outbox (sync agent side)', () => {
     due = store.claimDue();
     expect(due.map((d) => d.id)).toEqual([dvc.id]);
     store.markDelivered(dvc.id);
-    expect(store.db.prepare('SELECT payload, delivered_at FROM outbox WHERE id = ?').get(dvc.id)).toEqual({ payload: null, delivered_at: clock });
+    // The payload stays (encrypted) until the retention purge, so a delivery the upstream loses can be resent.
+    expect(store.db.prepare('SELECT payload IS NOT NULL AS kept, delivered_at FROM outbox WHERE id = ?').get(dvc.id)).toEqual({ kept: 1, delivered_at: clock });
     expect(codeOf(() => store.markDelivered(dvc.id))).toBe('STORE_NOT_FOUND');
     due = store.claimDue({ upstream: 'dvc' });
     expect(due.map((d) => d.transactionId)).toEqual([t2.id]);
@@ -327,7 +328,7 @@ function dossier(n: number, upstreams = ['city', 'hospital']): void {
 }
 
 describe('batched bookkeeping', () => {
-  it('marks a delivered batch in one transaction, erases payloads, audits each, and is idempotent on a resend', () => {
+  it('marks a delivered batch in one transaction, keeps payloads for the retention period, audits each, and is idempotent on a resend', () => {
     dossier(1, ['city']);
     store.recordTransaction(submission(PERSONA_B, ['dvc', 'population']));
     const due = store.claimDue({ limit: 10 });
@@ -335,7 +336,7 @@ describe('batched bookkeeping', () => {
     const ids = due.map((d) => d.id);
     const before = auditActions().length;
     expect(store.markDeliveredBatch(ids)).toEqual({ marked: ids, alreadyDone: [], deadLettered: [] });
-    expect(count('delivered_at IS NOT NULL AND payload IS NULL AND claimed_until IS NULL')).toBe(3);
+    expect(count('delivered_at IS NOT NULL AND payload IS NOT NULL AND claimed_until IS NULL')).toBe(3);
     expect(auditActions().slice(before)).toEqual(['delivery.delivered', 'delivery.delivered', 'delivery.delivered']);
     // The relay crashed after sending and before its bookkeeping was seen: it resends and marks again.
     clock += 5_000;

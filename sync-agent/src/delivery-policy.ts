@@ -19,6 +19,8 @@ export interface UpstreamAnswer {
   retryAfter?: string | undefined;
   /** Short description of the network failure or of the upstream's error body. */
   error?: string | undefined;
+  /** On an acknowledgement: the upstream's reference for the delivery (a dossier's tracking code), kept by the store. */
+  receipt?: string | undefined;
 }
 
 function parseRetryAfter(value: string | undefined, now: number): number | undefined {

@@ -143,4 +143,13 @@ describe('Relay over a real store', () => {
     await expect(new Relay({ store, upstreams: [broken], log, now }).round()).rejects.toThrow(RangeError);
     expect(store.stats().outbox).toMatchObject({ pending: 1, delivered: 0 });
   });
+
+  it('keeps the receipt an upstream answers with; a receipt the store refuses does not hold back the acknowledgement', async () => {
+    const good = store.recordTransaction(submission(CITIZENS[0]!, 0, ['city']));
+    const bad = store.recordTransaction(submission(CITIZENS[1]!, 0, ['city']));
+    const city = new ScriptedUpstream('city', (d) => ({ status: 201, receipt: d.transactionId === good.id ? 'HS-000042' : `free text about ${CITIZENS[1]!}` }));
+    expect(await new Relay({ store, upstreams: [city], log, now, batchSize: 1 }).drain()).toMatchObject({ delivered: 2, bookkeepingFailed: 0 });
+    expect(store.deliveriesOf(good.id)).toMatchObject([{ state: 'delivered', receipt: 'HS-000042' }]);
+    expect(store.deliveriesOf(bad.id)).toMatchObject([{ state: 'delivered', receipt: null }]);
+  });
 });

@@ -5,12 +5,13 @@ import { v2AuditLog } from './002-audit-log.js';
 import { v3LeasesAndRetention } from './003-leases-retention.js';
 import { v4NeedsReview } from './004-needs-review.js';
 import { v5PendingHeads } from './005-pending-heads.js';
+import { v6DeliveryReceipts } from './006-delivery-receipts.js';
 import type { Migration } from './migration.js';
 
 export type { Migration };
 
 /** Every schema version in order; append a new file for a change, never edit a shipped one. */
-export const MIGRATIONS: readonly Migration[] = [v1Initial, v2AuditLog, v3LeasesAndRetention, v4NeedsReview, v5PendingHeads];
+export const MIGRATIONS: readonly Migration[] = [v1Initial, v2AuditLog, v3LeasesAndRetention, v4NeedsReview, v5PendingHeads, v6DeliveryReceipts];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function schemaVersion(db: Database.Database): number {

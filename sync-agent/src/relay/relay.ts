@@ -7,7 +7,7 @@ import { classifyAnswer, DEFAULT_BACKOFF, nextAttemptDelayMs, type BackoffPolicy
 export interface OutboxPort {
   claimDue(options?: ClaimOptions): DueDelivery[];
   /** One SQLite transaction for the whole delivered part of a batch; marking again after a crash changes nothing. */
-  markDeliveredBatch(ids: readonly number[]): BatchMarkResult;
+  markDeliveredBatch(ids: readonly number[], receipts?: ReadonlyMap<number, string>): BatchMarkResult;
   markRetry(id: number, error: string, nextAttemptAt: number): void;
   markDeadLetter(id: number, error: string): void;
 }
@@ -123,26 +123,40 @@ export class Relay extends EventEmitter<RelayEvents> {
     }
     if (answers.length !== batch.length) throw new RangeError(`${upstream.name} answered ${answers.length} deliveries of ${batch.length}`);
     const delivered: number[] = [];
+    const receipts = new Map<number, string>();
     batch.forEach((delivery, i) => {
-      const outcome = classifyAnswer(answers[i]!, this.now());
-      if (outcome.kind === 'delivered') delivered.push(delivery.id);
-      else this.settle(upstream.name, delivery, outcome, counts);
+      const answer = answers[i]!;
+      const outcome = classifyAnswer(answer, this.now());
+      if (outcome.kind !== 'delivered') return this.settle(upstream.name, delivery, outcome, counts);
+      delivered.push(delivery.id);
+      if (answer.receipt !== undefined) receipts.set(delivery.id, answer.receipt);
     });
-    this.bookDelivered(upstream.name, delivered, counts);
+    this.bookDelivered(upstream.name, delivered, receipts, counts);
     this.emit('round', { upstream: upstream.name, counts });
     return counts;
   }
 
   /** The acknowledged part of a batch, marked in one store transaction (the relay's bookkeeping is batched). */
-  private bookDelivered(upstream: string, ids: number[], counts: RoundCounts): void {
+  private bookDelivered(upstream: string, ids: number[], receipts: ReadonlyMap<number, string>, counts: RoundCounts): void {
     if (ids.length === 0) return;
     try {
-      const result = this.options.store.markDeliveredBatch(ids);
+      const result = this.markWithReceipts(upstream, ids, receipts);
       counts.delivered += result.marked.length + result.alreadyDone.length;
     } catch (err) {
       if (!isKioskError(err)) throw err;
       counts.bookkeepingFailed += ids.length;
       this.options.log.warn({ upstream, code: err.code, deliveries: ids.length }, 'deliveries acknowledged, local bookkeeping failed: they go again after their lease');
+    }
+  }
+
+  /** A receipt the store refuses (not a short reference) must not hold back the acknowledgement: marked without receipts. */
+  private markWithReceipts(upstream: string, ids: number[], receipts: ReadonlyMap<number, string>): BatchMarkResult {
+    try {
+      return this.options.store.markDeliveredBatch(ids, receipts);
+    } catch (err) {
+      if (!isKioskError(err) || err.code !== 'STORE_FIELD_REJECTED' || receipts.size === 0) throw err;
+      this.options.log.warn({ upstream, deliveries: ids.length }, 'upstream receipts refused by the store (not short references): marked delivered without them');
+      return this.options.store.markDeliveredBatch(ids);
     }
   }
 
