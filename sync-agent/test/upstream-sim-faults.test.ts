@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
 import { sampleDeliveries, syncPki } from '@kiosk/fixtures';
 import { Contracts, requestFor } from '../src/contracts/index.js';
-import { FAULT_KINDS, FaultPlan, parseFaultSpec, startAdmin, UpstreamSimulator, type AdminServer } from '../src/simulators/index.js';
+import { FAULT_KINDS, FaultPlan, faultFromFlags, parseFaultSpec, startAdmin, UpstreamSimulator, type AdminServer } from '../src/simulators/index.js';
 import { answer, send, simulatorTls } from './upstream-sim-harness.js';
 
 const pki = syncPki();
@@ -181,6 +181,24 @@ describe('fault command parser', () => {
       }),
       { seed: 14, numRuns: 500 },
     );
+  });
+
+  it('fuzz (fast-check, seed 16, 500 cases): CLI flags become a valid fault or a USAGE error; good flags round-trip', () => {
+    const text = fc.oneof(fc.string(), fc.integer({ min: -10, max: 700_000 }).map(String), fc.double().map(String));
+    fc.assert(
+      fc.property(fc.constantFrom(...FAULT_KINDS, 'x'), fc.record({ count: text, probability: text, ms: text, status: text, 'retry-after': text }, { requiredKeys: [] }), (kind, flags) => {
+        try {
+          const spec = faultFromFlags(kind, flags);
+          expect(spec.kind).toBe(kind);
+          if (flags.count !== undefined) expect(spec.count).toBe(Number(flags.count));
+        } catch (err) {
+          expect(isKioskError(err) && err.code === 'USAGE').toBe(true);
+        }
+      }),
+      { seed: 16, numRuns: 500 },
+    );
+    expect(faultFromFlags('throttle', { 'retry-after': '30', count: '3' })).toEqual({ kind: 'throttle', retryAfter: 30, count: 3 });
+    expect(() => faultFromFlags('delay', { ms: ' ' })).toThrow(/ms/);
   });
 
   it('fuzz (fast-check, seed 15, 200 cases): count mode applies to exactly the next K requests', () => {

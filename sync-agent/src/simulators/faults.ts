@@ -96,3 +96,10 @@ export class FaultPlan {
     };
   }
 }
+
+/** CLI flags (text) of `kiosk-upstream-sim fault` as a fault command: numbers parsed, then parseFaultSpec's checks. */
+export function faultFromFlags(kind: string, flags: Partial<Record<'count' | 'probability' | 'ms' | 'status' | 'retry-after', string>>): FaultSpec {
+  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : v.trim() === '' ? Number.NaN : Number(v));
+  const fields = { count: num(flags.count), probability: num(flags.probability), ms: num(flags.ms), status: num(flags.status), retryAfter: num(flags['retry-after']) };
+  return parseFaultSpec({ kind, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) });
+}
