@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sampleDeliveries, syncPki, writeSyncPkiFolder } from '@kiosk/fixtures';
+import { PERSONAS, sampleDeliveries, syncPki, writeSyncPkiFolder } from '@kiosk/fixtures';
 import { Contracts, requestFor } from '../src/contracts/index.js';
+import { FAULT_KINDS } from '../src/simulators/index.js';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../bin/kiosk-upstream-sim.js', import.meta.url));
@@ -20,6 +21,7 @@ describe.skipIf(!CURL)('kiosk-upstream-sim serve, with curl as the client (skipp
   let child: ChildProcess;
   const urls = new Map<string, string>();
   let contracts: Contracts;
+  let logs = '';
   const cli = async (...args: string[]): Promise<string> => (await run(process.execPath, [BIN, ...args])).stdout;
 
   beforeAll(async () => {
@@ -28,6 +30,8 @@ describe.skipIf(!CURL)('kiosk-upstream-sim serve, with curl as the client (skipp
     child = spawn(process.execPath, [BIN, 'serve', '--pki', join(dir, 'pki'), '--dir', join(dir, 'db'), '--base-port', '0', '--token', 'test-token'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => (logs += chunk));
     await new Promise<void>((resolveReady, reject) => {
       child.stdout!.on('data', (chunk: string) => {
         out += chunk;
@@ -93,9 +97,27 @@ describe.skipIf(!CURL)('kiosk-upstream-sim serve, with curl as the client (skipp
     expect(held).toEqual([expect.objectContaining({ arrival: 1, idempotencyKey: delivery.idempotencyKey, deviceId: pki.deviceId, stream: delivery.aggregate, seq: delivery.aggregateSeq })]);
   });
 
+  it('--help lists every command and fault kind; usage errors exit 2', async () => {
+    const help = await cli('--help');
+    for (const word of ['serve', 'fault', 'stats', 'records', '--pki', '--base-port', ...FAULT_KINDS, 'restore --records N', 'clear']) expect(help).toContain(word);
+    await expect(run(process.execPath, [BIN, 'serve'])).rejects.toMatchObject({ code: 2 });
+    await expect(run(process.execPath, [BIN, 'fault', '--admin', 'http://127.0.0.1:1', '--token', 't', '--upstream', 'city-tthc', 'explode'])).rejects.toMatchObject({ code: 2 });
+    const table = await cli('records', '--db', join(dir, 'db', 'hospital-fhir.sqlite'));
+    expect(table).toContain('1 record(s)');
+    // Records name keys, devices and streams, never the patient (the Bundle held the persona's CCCD and name).
+    expect(table).not.toContain(PERSONAS[0]!.idNumber);
+    expect(table).not.toContain(PERSONAS[0]!.fullName);
+  });
+
   it('stops on SIGTERM', async () => {
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(0);
+    // The log told what arrived, without a name or an id number of the personas whose deliveries it took.
+    expect(logs).toContain('delivery recorded');
+    for (const p of PERSONAS) {
+      expect(logs).not.toContain(p.idNumber);
+      expect(logs).not.toContain(p.fullName);
+    }
   });
 });
