@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERSONAS, isoDate, sampleBhytLookup, sampleDeliveries, sampleInsuranceNumber, syncPki, type SampleDelivery } from '@kiosk/fixtures';
 import { Contracts, bhytLookupRequest, requestFor, type ContractRequest, type DeliveredUpstream } from '../src/contracts/index.js';
 import { SimulatorDb, UpstreamSimulator, type BhytCard } from '../src/simulators/index.js';
-import { answer, simulatorTls } from './upstream-sim-harness.js';
+import { answer, send, simulatorTls } from './upstream-sim-harness.js';
 
 const pki = syncPki();
 const device = { deviceId: pki.deviceId };
@@ -163,6 +164,29 @@ describe('upstream simulators speak their contracts over mTLS', () => {
       r.end();
     });
     expect(seen).not.toBe('ANSWERED');
+  });
+
+  it('fuzz (fast-check, seed 14, 60 cases over HTTPS): a mutated delivery gets an answer the contract declares, never a 5xx', async () => {
+    const base = requestFor('city-tthc', of('city-tthc')[5]!, device);
+    const headerNames = ['idempotency-key', 'x-device-stream', 'x-device-seq', 'content-type'];
+    const mutation = fc.record({
+      header: fc.option(fc.tuple(fc.constantFrom(...headerNames), fc.oneof(fc.string({ maxLength: 30 }), fc.constant('0'), fc.constant('text/plain'))), { nil: undefined }),
+      field: fc.option(fc.tuple(fc.constantFrom('procedureCode', 'applicant', 'verification', 'form', 'extra'), fc.jsonValue({ maxDepth: 2 })), { nil: undefined }),
+      key: fc.integer({ min: 0, max: 5 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(mutation, async ({ header, field, key }) => {
+        const headers: Record<string, string> = { ...base.headers, 'idempotency-key': `fuzz-${key}-0000/city-tthc` };
+        if (header) headers[header[0]] = header[1];
+        const body = field ? { ...(base.body as object), [field[0]]: field[1] } : base.body;
+        const seen = await send(sim('city-tthc').url, pki, { ...base, headers, body });
+        expect(seen.kind).toBe('answer');
+        if (seen.kind !== 'answer') return;
+        expect(seen.status).toBeLessThan(500);
+        contracts.validateResponse('city-tthc', base, seen);
+      }),
+      { seed: 14, numRuns: 60 },
+    );
   });
 
   it.each(['city-tthc', 'population-lgsp', 'hospital-fhir'] as const)('%s: /deliveries/check names the keys it does not hold, by the contract', async (upstream) => {

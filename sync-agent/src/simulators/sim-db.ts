@@ -132,6 +132,12 @@ export class SimulatorDb {
     return keys.filter((k) => held.get(k, deviceId) === undefined);
   }
 
+  /** Deliveries held per device. */
+  deviceCounts(): Record<string, number> {
+    const rows = this.db.prepare('SELECT device_id AS d, count(*) AS n FROM deliveries GROUP BY device_id ORDER BY device_id').all() as Array<{ d: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.d, r.n]));
+  }
+
   records(): DeliveryRecord[] {
     const rows = this.db.prepare('SELECT arrival, idempotency_key, device_id, stream, seq, body_hash, received_at FROM deliveries ORDER BY arrival').all() as Row[];
     return rows.map((r) => ({ arrival: r.arrival, idempotencyKey: r.idempotency_key, deviceId: r.device_id, stream: r.stream, seq: r.seq, bodyHash: r.body_hash, receivedAt: r.received_at }));

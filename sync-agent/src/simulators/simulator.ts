@@ -282,9 +282,7 @@ export class UpstreamSimulator {
   }
 
   stats(): SimulatorStats {
-    const devices: Record<string, number> = {};
-    for (const r of this.store.records()) devices[r.deviceId] = (devices[r.deviceId] ?? 0) + 1;
-    return { upstream: this.upstream, url: this.url, requests: this.requests, records: this.store.count(), devices, faults: this.faults.stats(), restores: { ...this.restores } };
+    return { upstream: this.upstream, url: this.url, requests: this.requests, records: this.store.count(), devices: this.store.deviceCounts(), faults: this.faults.stats(), restores: { ...this.restores } };
   }
 
   arm(spec: unknown): FaultSpec {
