@@ -77,11 +77,13 @@ async function serve(args: string[]): Promise<number> {
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isInteger(seed)) throw new KioskError('USAGE', `--seed must be an integer\n\n${HELP}`);
   const log = createLogger({ name: 'kiosk-upstream-sim' });
+  // Listen for the signal before starting: a SIGTERM during start-up still stops cleanly once started.
+  const stopped = untilSignal();
   const simulators = await startSimulators({ dir: resolve(values.dir ?? 'data/upstream-sim'), tls, host: values.host ?? '127.0.0.1', basePort, seed, log });
   const admin = await startAdmin(simulators, { port: adminPort, ...(values.token === undefined ? {} : { token: values.token }) });
   for (const s of simulators) process.stdout.write(`${s.upstream.padEnd(16)} ${s.url}\n`);
   process.stdout.write(`${'admin'.padEnd(16)} ${admin.url}\n${'admin token'.padEnd(16)} ${admin.token}\n`);
-  await untilSignal();
+  await stopped;
   await admin.stop();
   for (const s of simulators) await s.stop();
   process.stdout.write('stopped\n');
