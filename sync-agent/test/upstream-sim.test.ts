@@ -199,4 +199,16 @@ describe('upstream simulators speak their contracts over mTLS', () => {
     const tooMany = await answer(sim(upstream).url, pki, check(upstream, []));
     expect(tooMany.status).toBe(422);
   });
+
+  it('contracts: X-Device-Received is a non-negative integer; /deliveries/check takes 1 to 500 well-formed keys', () => {
+    const receipt = { receiptId: 'LGSP-00000001', recordedAt: '2026-12-06T02:00:00.000Z' };
+    const req = requestFor('population-lgsp', of('population-lgsp')[0]!, device);
+    expect(() => contracts.validateResponse('population-lgsp', req, { status: 201, headers: { 'content-type': 'application/json', 'x-device-received': '-1' }, body: receipt })).toThrow(/x-device-received/);
+    contracts.validateResponse('population-lgsp', req, { status: 409, headers: { 'content-type': 'application/json', 'x-device-received': '7' }, body: receipt });
+    const key = of('population-lgsp')[0]!.idempotencyKey;
+    contracts.validateRequest('hospital-fhir', check('hospital-fhir', Array.from({ length: 500 }, () => key)));
+    expect(() => contracts.validateRequest('city-tthc', check('city-tthc', Array.from({ length: 501 }, () => key)))).toThrow(/idempotencyKeys/);
+    expect(() => contracts.validateRequest('city-tthc', check('city-tthc', ['short']))).toThrow(/idempotencyKeys/);
+    expect(() => contracts.validateRequest('city-tthc', { ...check('city-tthc', [key]), headers: { 'content-type': 'application/json' } })).toThrow(/x-device-id/);
+  });
 });
