@@ -27,7 +27,7 @@ export class DossierSubmission {
     const recorded = visit.record(store, (transactionId) => ({
       kind: 'public-service-submission',
       status: 'completed',
-      verdict: { procedure: procedureCode, face: applicant.face },
+      verdict: { procedure: procedureCode, faceMatch: applicant.face },
       citizen: { idNumber: applicant.idNumber, fields: { fullName: applicant.fullName, dateOfBirth: applicant.dateOfBirth } },
       deliveries: [{ upstream: CITY_UPSTREAM, aggregate: visit.stream, payload: dossierPayload(transactionId, procedureCode, applicant) }],
     }));
