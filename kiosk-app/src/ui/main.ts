@@ -15,7 +15,7 @@ interface Session {
 const CAN_LENGTH = 6;
 /** How often the receipt screen asks where the dossier stands, and after how long pending it says "saved". */
 const RECEIPT_POLL_MS = 1000;
-const QUEUED_AFTER_MS = 10_000;
+const QUEUED_AFTER_MS = 6000;
 
 type ReceiptState = 'sending' | 'queued' | 'delivered' | 'refused';
 const RECEIPT_TEXT: Readonly<Record<ReceiptState, StringKey | null>> = { sending: 'dossierSending', queued: 'dossierQueued', delivered: null, refused: 'dossierRefused' };
