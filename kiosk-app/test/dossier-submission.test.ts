@@ -8,6 +8,7 @@ import { addToTrustFolder } from '@kiosk/device-drivers/verify';
 import { TransactionStore, type DueDelivery } from '@kiosk/store';
 import { cityTthcPayload, Contracts, populationLgspPayload, requestFor, type DeliveredUpstream } from '@kiosk/sync-agent/contracts';
 import { DossierSubmission } from '../src/service/dossier-submission.js';
+import type { FaceOutcome } from '../src/service/face-step.js';
 import { IdentityCheck } from '../src/service/identity-check.js';
 import { startKioskServer, type KioskServer } from '../src/service/server.js';
 import { loadKioskTrust, type KioskTrust } from '../src/service/trust-setup.js';
@@ -160,6 +161,28 @@ describe('deliveries the kiosk records (virtual CCCD in process, test PKI trust,
     expect(k.store.stats().transactions['public-service-submission/completed']).toBeUndefined();
     // No notification for a transaction with nothing to deliver.
     await expect.poll(() => k.notified.length).toBe(3);
+  });
+
+  it('a card taken out during the face step: the accepted check is recorded, but nobody may submit for it', async () => {
+    const store = TransactionStore.open({ path: join(dir, 'store-face-race.db'), keyFile: join(dir, 'wrap.key'), signingKeyFile: join(dir, 'sign.pem') });
+    try {
+      const reader = new InProcessReader();
+      const visit = new Visit({ cards: reader, log });
+      const face = {
+        run: (): Promise<FaceOutcome> => {
+          reader.emit('event', { type: 'card-removed', reader: 'in-process' });
+          return Promise.resolve({ decision: 'accepted', summary: { faceMatch: 'accepted' } });
+        },
+      };
+      const check = new IdentityCheck({ cards: reader, devicesMode: 'simulated', trust, recorder: store, log, visit, face });
+      const dossiers = new DossierSubmission({ visit, store, procedureCode: '1.004222', log });
+      await insert(reader);
+      expect(await check.check(CAN)).toMatchObject({ outcome: 'checked', verdict: { decision: 'accept' }, face: 'accepted' });
+      expect(store.claimDue().map((d) => d.upstream)).toEqual(['population-lgsp']);
+      expect(codeOf(() => dossiers.submit())).toBe('SUBMISSION_NO_APPLICANT');
+    } finally {
+      store.close();
+    }
   });
 
   it('a card the policy sends to review (no current CRL) records no delivery and cannot submit', async () => {

@@ -143,6 +143,7 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
 
   private async readAndVerify(can: string): Promise<IdentityCheckResponse> {
     const { cards, trust, recorder, log, face } = this.options;
+    const cardTicket = this.visit.cardTicket;
     const session = await cards.openCardSession();
     let checked: CardCheck;
     try {
@@ -188,7 +189,7 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
         deliveries: applicant ? [{ upstream: POPULATION_UPSTREAM, aggregate: this.visit.stream, payload: populationPayload(transactionId, applicant, view) }] : [],
       }));
     }
-    if (applicant) this.visit.admit(applicant);
+    if (applicant) this.visit.admit(applicant, cardTicket);
     if (!accepted) return { outcome: 'checked', verdict: view, holder: null, face: faceOutcome.decision };
     const shown: HolderView = {
       fullName: holder.fullName ?? '',

@@ -33,9 +33,12 @@ export class Visit {
   #stream: string | undefined;
   #applicant: Applicant | undefined;
   readonly #recorded = new Set<string>();
+  /** Counts card arrivals and removals, so a check that outlived its card does not admit its holder. */
+  #cardMoves = 0;
 
   constructor(private readonly options: VisitOptions) {
     options.cards.on('event', (event) => {
+      if (event.type === 'card-inserted' || event.type === 'card-removed') this.#cardMoves += 1;
       if (event.type === 'card-inserted') this.end();
       // The card's data leaves with the card; what was recorded can still be followed on the receipt screen.
       if (event.type === 'card-removed') this.#applicant = undefined;
@@ -55,8 +58,14 @@ export class Visit {
     return this.#stream;
   }
 
-  admit(applicant: Applicant): void {
-    this.#applicant = applicant;
+  /** Taken when a check starts, given back to `admit`. */
+  get cardTicket(): number {
+    return this.#cardMoves;
+  }
+
+  /** The holder of an accepted check may submit, unless the card left (or another came) since the check began. */
+  admit(applicant: Applicant, cardTicket: number): void {
+    if (cardTicket === this.#cardMoves) this.#applicant = applicant;
   }
 
   /** The applicant, once: a dossier is submitted at most once per accepted check, and the data goes with it. */
