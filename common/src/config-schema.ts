@@ -186,6 +186,21 @@ export const configSchema = z
       })
       .default({ clientCert: 'data/sync/device.pem', clientKey: 'data/sync/device-key.pem', upstreamCa: 'data/sync/ca.pem', upstreams: UPSTREAM_DEFAULTS, agent: { port: 7480, tokenFile: 'data/sync/agent.token', pollIntervalMs: 5000, batchSize: 50, concurrency: 8, reconcileIntervalMs: 3_600_000 } })
       .describe('The sync agent: mTLS to the upstream systems (docs/sync.md).'),
+    services: z
+      .object({
+        publicService: z
+          .object({
+            demoProcedureCode: z
+              .string()
+              .regex(/^[0-9]\.[0-9]{6}$/, 'a National Public Service Portal procedure code, e.g. 1.004222')
+              .default('1.004222')
+              .describe('Procedure code of the one dossier the public-service profile offers until the procedure catalogue exists: "Xác nhận thông tin về cư trú" (residence information confirmation; portal record https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc=273057). The default is a placeholder in the portal\'s format: the procedure\'s own code was not in the public text found; set the code the city\'s one-stop system uses.'),
+          })
+          .default({ demoProcedureCode: '1.004222' })
+          .describe('The public-service profile\'s dossier submission (docs/kiosk-flow.md).'),
+      })
+      .default({ publicService: { demoProcedureCode: '1.004222' } })
+      .describe('Services the kiosk offers after an accepted identity check.'),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level; personal data is redacted at every level.'),

@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   API_FORBIDDEN_HOST: 'A local API request named a Host other than the loopback address (DNS rebinding guard).',
   API_BAD_REQUEST: 'A local API request body failed validation (e.g. a CAN that is not exactly 6 digits).',
   API_BUSY: 'A local API request was refused because the same operation is still running (e.g. a card read).',
+  API_NOT_FOUND: 'A local API request named something this visit does not hold (e.g. a transaction not recorded in it).',
+  SUBMISSION_NO_APPLICANT: 'A dossier was submitted without an accepted identity check in this visit (none yet, the card was taken out, the visit ended, or its dossier was already submitted).',
   TRUST_TEST_ANCHOR: 'The trust store holds a CSCA of the test PKI (by fingerprint, or marked TEST): refused in real mode, and by the CLIs without --allow-test-pki.',
   TRUST_STORE_MISSING: 'No CSCA to verify cards against: real devices need one in trust.folder; simulated devices in trust.folder or devices.simTrustFolder (written by `kiosk-sim setup`).',
   SHELL_BROWSER_NOT_FOUND: 'The kiosk browser executable was not found.',

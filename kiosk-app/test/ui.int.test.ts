@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { ProbeCard } from '@kiosk/device-drivers';
 import { PcscHarness, pcscSkipReason, vpcdReaderName, type InsertedCard } from '@kiosk/device-drivers/testing';
 import { buildVirtualCard, PERSONAS, type CardFault } from '@kiosk/fixtures';
+import { TransactionStore } from '@kiosk/store';
 import { STRINGS } from '../src/ui/i18n.js';
 import { startUiHarness, uiSkipReason, type UiHarness } from './harness/ui-harness.js';
 
@@ -231,6 +232,63 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium un
     expect(await page.locator('html').getAttribute('lang')).toBe('en');
     await expect.poll(() => page.locator('html').getAttribute('lang'), { timeout: (IDLE_SECONDS + 20) * 1000, interval: 500 }).toBe('vi');
     expect(await prompt()).toBe(START_PROMPT);
+  });
+
+  it('a public-service dossier: submit on the holder screen, "sending", "saved" while the agent is away, then the tracking code the city returned; the receipt outlives the card, not the idle reset', async () => {
+    const { page } = ui;
+    const inserted = await insertCard();
+    onTestFinished(() => inserted.remove().catch(() => undefined));
+    await typeCan(can);
+    await expect.poll(() => page.locator('#verdict').textContent(), { timeout: 30_000 }).toBe(ACCEPTED);
+    const submit = page.locator('#submit-dossier');
+    expect(await submit.isVisible()).toBe(true);
+    expect(await submit.textContent()).toBe('Nộp hồ sơ: Xác nhận thông tin về cư trú');
+    const box = await submit.boundingBox();
+    expect(box?.height).toBeGreaterThanOrEqual(48);
+    expect(box?.width).toBeGreaterThanOrEqual(48);
+    await submit.click();
+    await expect.poll(prompt).toBe(STRINGS.dossierSubmitted.vi);
+    expect(await page.locator('#receipt-state').textContent()).toBe(STRINGS.dossierSending.vi);
+    expect(await page.locator('#tracking').isHidden()).toBe(true);
+    // Nothing delivers it yet (no agent in this test): after a while the screen says it is saved, calmly.
+    await expect.poll(() => page.locator('#receipt-state').textContent(), { timeout: 15_000 }).toBe(STRINGS.dossierQueued.vi);
+    await ui.screenshot('kiosk-dossier-queued.png');
+
+    // The agent's part, played by the test on its own connection to the store file (the end-to-end test with the
+    // real agent and simulator replaces it): the city acknowledged the dossier with its tracking code.
+    const trackingCode = '000.00.01.H26-261206-0001';
+    const agentSide = TransactionStore.open(ui.config.store);
+    try {
+      const city = agentSide.claimDue().find((d) => d.upstream === 'city-tthc');
+      expect(city?.payload).toMatchObject({ procedureCode: ui.config.services.publicService.demoProcedureCode, applicant: { fullName: persona.fullName } });
+      agentSide.markDeliveredBatch([city!.id], new Map([[city!.id, trackingCode]]));
+    } finally {
+      agentSide.close();
+    }
+    await page.dispatchEvent('body', 'pointerdown'); // the citizen is still there
+    await expect.poll(() => page.locator('#tracking-code').textContent()).toBe(trackingCode);
+    expect(await page.locator('#tracking').isVisible()).toBe(true);
+    expect(await page.locator('#tracking-label').textContent()).toBe(STRINGS.dossierTrackingCode.vi);
+    expect(await page.locator('#receipt-state').textContent()).toBe('');
+    // Large type (the node test has no DOM typings: the browser evaluates the text).
+    expect(parseFloat(String(await page.evaluate("getComputedStyle(document.getElementById('tracking-code')).fontSize")))).toBeGreaterThanOrEqual(48);
+    expect(await page.content()).not.toContain(persona.idNumber);
+    expect(await page.locator('body').innerText()).not.toContain(persona.fullName);
+    await ui.screenshot('kiosk-dossier-submitted.png');
+    await page.locator('#lang').click();
+    expect(await prompt()).toBe('Dossier submitted');
+    expect(await page.locator('#tracking-label').textContent()).toBe('Tracking code');
+    await page.locator('#lang').click();
+
+    // The receipt holds no personal data: it stays when the card is taken; the idle reset clears it and the visit.
+    await inserted.remove();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await prompt()).toBe(STRINGS.dossierSubmitted.vi);
+    await expect.poll(prompt, { timeout: (IDLE_SECONDS + 20) * 1000, interval: 500 }).toBe(START_PROMPT);
+    expect(await page.locator('#tracking-code').textContent()).toBe('');
+    expect(await page.locator('#receipt').isHidden()).toBe(true);
+    const transactions = ui.store.stats().transactions;
+    expect(transactions['public-service-submission/completed']).toBe(1);
   });
 
   it('loads under the strict CSP with no console errors', async () => {

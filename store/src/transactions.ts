@@ -31,6 +31,11 @@ export interface NewDelivery {
 }
 
 export interface NewTransaction {
+  /**
+   * A random UUID the caller drew, when its outbox payloads must name the transaction (the upstream contracts carry
+   * it); the store draws one otherwise. A duplicate is refused by the primary key, nothing is overwritten.
+   */
+  id?: string;
   kind: TransactionKind;
   status: TransactionStatus;
   /** Non-personal summary (stored in clear): e.g. { chip: 'genuine', face: 'match', score: 0.71 }. */
@@ -68,8 +73,10 @@ export interface StoredTransaction {
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 function validate(input: NewTransaction): void {
+  if (input.id !== undefined && !UUID.test(input.id)) throw new KioskError('STORE_FIELD_REJECTED', 'a transaction id must be a lower-case RFC 9562 UUID');
   if (!TRANSACTION_KINDS.includes(input.kind)) throw new KioskError('STORE_FIELD_REJECTED', `unknown transaction kind "${String(input.kind)}"`);
   if (!TRANSACTION_STATUSES.includes(input.status)) throw new KioskError('STORE_FIELD_REJECTED', `unknown transaction status "${String(input.status)}"`);
   assertVerdict(input.verdict);
@@ -111,7 +118,7 @@ export function recordMany(ctx: StoreContext, inputs: readonly NewTransaction[])
 }
 
 function insertTransaction(ctx: StoreContext, input: NewTransaction, citizenHash: Buffer | null, now: number): RecordedTransaction {
-  const id = randomUUID();
+  const id = input.id ?? randomUUID();
   const seq = (sql(ctx.db, 'SELECT coalesce(max(seq), 0) + 1 AS seq FROM transactions').get() as { seq: number }).seq;
   const personal = input.citizen ? ctx.keyring.seal({ idNumber: input.citizen.idNumber, fields: input.citizen.fields ?? {} }, personalAad(id)) : null;
   sql(ctx.db, 'INSERT INTO transactions (id, seq, kind, status, verdict, citizen_hmac, personal, key_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')

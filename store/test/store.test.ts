@@ -37,6 +37,18 @@ describe('recording', () => {
     expect(second.deliveries[0]?.aggregateSeq).toBe(2);
   });
 
+  it('takes a transaction id the caller drew (its payloads name it), refuses one that is not a UUID, and never overwrites on a duplicate', () => {
+    const id = '3f1c2a9e-7b4d-4c8e-9a6f-0123456789ab';
+    const recorded = store.recordTransaction({ ...submission(PERSONA_A), id });
+    expect(recorded.id).toBe(id);
+    expect(recorded.deliveries.map((d) => d.idempotencyKey)).toEqual([`${id}/dvc`, `${id}/population`]);
+    expect(store.getTransaction(id)?.citizen?.idNumber).toBe(PERSONA_A.idNumber);
+    for (const bad of ['', 'not-a-uuid', id.toUpperCase(), `${id}x`, '../etc']) expect(codeOf(() => store.recordTransaction({ ...submission(PERSONA_B), id: bad }))).toBe('STORE_FIELD_REJECTED');
+    expect(() => store.recordTransaction({ ...submission(PERSONA_B), id })).toThrow();
+    expect(store.getTransaction(id)?.citizen?.idNumber).toBe(PERSONA_A.idNumber);
+    expect(store.db.prepare('SELECT count(*) AS n FROM transactions').get()).toEqual({ n: 1 });
+  });
+
   it('commits nothing when one delivery is invalid (transaction and outbox are all or nothing)', () => {
     const bad = submission(PERSONA_A);
     const deliveries = [...bad.deliveries, { upstream: 'his', payload: { portrait: 'x' } }];

@@ -5,21 +5,17 @@ import { readAndVerifyCard, type CardCheck, type CardSessionProgress } from '@ki
 import { canKey, type CardRead, type ReadProgressEvent } from '@kiosk/device-drivers/emrtd';
 import { decodePortrait, type DisplayImage } from '@kiosk/device-drivers/image';
 import type { Verdict } from '@kiosk/device-drivers/verify';
-import type { NewTransaction, RecordedTransaction } from '@kiosk/store';
 import { MAX_CAN_TRIES, type CheckName, type HolderView, type IdentityCheckResponse, type IdentityProgressEvent, type VerdictView } from '../shared/identity-api.js';
 import type { KioskEvent } from './card-monitor.js';
 import type { ChipPhoto, FaceOutcome } from './face-step.js';
+import { POPULATION_UPSTREAM, isoDateOf, populationPayload } from './outbox-payloads.js';
 import type { KioskTrust } from './trust-setup.js';
+import { Visit, type Applicant, type TransactionRecorder } from './visit.js';
 
 /** What the check needs of the card reader: a session with the card on it, and insert/remove events. */
 export interface CardSessions {
   openCardSession(): Promise<ApduTransceiver & { atr: Uint8Array }>;
   on(event: 'event', listener: (event: KioskEvent) => void): unknown;
-}
-
-/** The part of the transaction store the check uses. */
-export interface TransactionRecorder {
-  recordTransaction(input: NewTransaction): RecordedTransaction;
 }
 
 export interface IdentityCheckOptions {
@@ -32,6 +28,8 @@ export interface IdentityCheckOptions {
   log: Logger;
   /** The face match after an accepted card (face-step.ts); without one it is not performed (route unit tests). */
   face?: { run(chipPhoto: ChipPhoto): Promise<FaceOutcome> };
+  /** The citizen's visit the check belongs to (shared with the dossier routes); a private one by default. */
+  visit?: Visit;
 }
 
 const CHECK_NAMES: readonly CheckName[] = ['sodSignature', 'dsChain', 'crl', 'dataGroupHashes', 'activeAuthentication', 'chipAuthentication'];
@@ -79,6 +77,16 @@ async function chipPhotoOf(read: CardRead): Promise<ChipPhoto> {
   }
 }
 
+/**
+ * What the upstreams need of an accepted holder; undefined when the card lacks a part of it (an ID number, a name, a
+ * birth date the contracts can take), so nothing incomplete goes upstream.
+ */
+function applicantOf(holder: CardCheck['holder'], face: FaceOutcome['decision']): Applicant | undefined {
+  const dateOfBirth = isoDateOf(holder.dateOfBirth);
+  if (!holder.idNumber || !holder.fullName || !dateOfBirth || (face !== 'accepted' && face !== 'not-performed')) return undefined;
+  return { idNumber: holder.idNumber, fullName: holder.fullName, dateOfBirth, face };
+}
+
 const dataUrl = (image: DisplayImage): string => `data:${image.mime};base64,${Buffer.from(image.bytes).toString('base64')}`;
 
 /**
@@ -90,9 +98,11 @@ const dataUrl = (image: DisplayImage): string => `data:${image.mime};base64,${Bu
 export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent] }> {
   private triesLeft = MAX_CAN_TRIES;
   private running = false;
+  private readonly visit: Visit;
 
   constructor(private readonly options: IdentityCheckOptions) {
     super();
+    this.visit = options.visit ?? new Visit({ cards: options.cards, log: options.log });
     options.cards.on('event', (event) => {
       if (event.type === 'card-inserted' || event.type === 'card-removed') this.triesLeft = MAX_CAN_TRIES;
     });
@@ -133,6 +143,7 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
 
   private async readAndVerify(can: string): Promise<IdentityCheckResponse> {
     const { cards, trust, recorder, log, face } = this.options;
+    const cardTicket = this.visit.cardTicket;
     const session = await cards.openCardSession();
     let checked: CardCheck;
     try {
@@ -166,14 +177,19 @@ export class IdentityCheck extends EventEmitter<{ event: [IdentityProgressEvent]
     const accepted = cardAccepted && (faceOutcome.decision === 'accepted' || faceOutcome.decision === 'not-performed');
     // A card the policy sends to review is not the citizen's as far as the kiosk can tell: staff decide at the counter.
     const status = accepted ? 'completed' : verdict.decision === 'needs-review' ? 'needs-review' : 'rejected';
-    recorder?.recordTransaction({
-      kind: 'identity-verification',
-      status,
-      verdict: { ...verdictRecord(verdict, view, this.options), ...faceOutcome.summary },
-      // A rejected or unverified card's data is not the citizen's as far as anyone can tell: only its verdict is kept.
-      ...(accepted && holder.idNumber ? { citizen: { idNumber: holder.idNumber, fields: { fullName: holder.fullName ?? null, dateOfBirth: holder.dateOfBirth ?? null } } } : {}),
-      deliveries: [],
-    });
+    // Only an accepted citizen is reported upstream, and only then may a dossier be submitted for them.
+    const applicant = accepted ? applicantOf(holder, faceOutcome.decision) : undefined;
+    if (recorder) {
+      this.visit.record(recorder, (transactionId) => ({
+        kind: 'identity-verification',
+        status,
+        verdict: { ...verdictRecord(verdict, view, this.options), ...faceOutcome.summary },
+        // A rejected or unverified card's data is not the citizen's as far as anyone can tell: only its verdict is kept.
+        ...(accepted && holder.idNumber ? { citizen: { idNumber: holder.idNumber, fields: { fullName: holder.fullName ?? null, dateOfBirth: holder.dateOfBirth ?? null } } } : {}),
+        deliveries: applicant ? [{ upstream: POPULATION_UPSTREAM, aggregate: this.visit.stream, payload: populationPayload(transactionId, applicant, view) }] : [],
+      }));
+    }
+    if (applicant) this.visit.admit(applicant, cardTicket);
     if (!accepted) return { outcome: 'checked', verdict: view, holder: null, face: faceOutcome.decision };
     const shown: HolderView = {
       fullName: holder.fullName ?? '',

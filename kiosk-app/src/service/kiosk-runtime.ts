@@ -1,10 +1,12 @@
 import type { KioskConfig, Logger } from '@kiosk/common';
 import { TransactionStore } from '@kiosk/store';
 import { CardMonitor } from './card-monitor.js';
+import { DossierSubmission } from './dossier-submission.js';
 import { FaceStep } from './face-step.js';
 import { IdentityCheck } from './identity-check.js';
 import { startKioskServer, type KioskServer } from './server.js';
 import { loadKioskTrust } from './trust-setup.js';
+import { Visit } from './visit.js';
 
 /** The kiosk service as started by `kiosk` (and by the UI test harness): everything but the window. */
 export interface KioskRuntime {
@@ -15,7 +17,12 @@ export interface KioskRuntime {
   stop: () => Promise<void>;
 }
 
-export async function startKioskRuntime(config: KioskConfig, log: Logger): Promise<KioskRuntime> {
+export interface KioskRuntimeOptions {
+  /** Tells the sync agent new outbox rows are committed (its local notify endpoint); none: the agent's poll delivers. */
+  notifySyncAgent?: () => Promise<void>;
+}
+
+export async function startKioskRuntime(config: KioskConfig, log: Logger, options: KioskRuntimeOptions = {}): Promise<KioskRuntime> {
   // Trust first: a kiosk for real cards that cannot verify them must not start at all.
   const trust = await loadKioskTrust(config, log);
   // The face models are checked against their manifest now: a missing or tampered model stops the kiosk (FACE_MODEL_*).
@@ -29,8 +36,10 @@ export async function startKioskRuntime(config: KioskConfig, log: Logger): Promi
     stops.push(() => store.close());
     const cards = await CardMonitor.start(config.devices.mode, log, config.devices.cardReader);
     stops.push(() => cards.stop());
-    const identity = new IdentityCheck({ cards, devicesMode: config.devices.mode, trust, recorder: store, log, face });
-    const server = await startKioskServer({ config, log, cards, identity });
+    const visit = new Visit({ cards, log, ...(options.notifySyncAgent ? { notifySyncAgent: options.notifySyncAgent } : {}) });
+    const identity = new IdentityCheck({ cards, devicesMode: config.devices.mode, trust, recorder: store, log, face, visit });
+    const dossiers = new DossierSubmission({ visit, store, procedureCode: config.services.publicService.demoProcedureCode, log });
+    const server = await startKioskServer({ config, log, cards, identity, visit, dossiers });
     stops.push(() => server.close());
     return { server, cards, store, stop };
   } catch (err) {

@@ -4,8 +4,10 @@ import { KioskError, isKioskError, type ErrorCode, type KioskConfig, type Logger
 import { CAN_PATTERN, type IdentityCheckResponse, type IdentityProgressEvent } from '../shared/identity-api.js';
 import { hostAllowed, newApiToken, tokenMatches } from './auth.js';
 import type { CardReaderStatus, KioskEvent } from './card-monitor.js';
+import type { DossierSubmission } from './dossier-submission.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { loadUiAssets } from './ui-assets.js';
+import type { Visit } from './visit.js';
 
 /** What the server needs of the device layer: current state, and events to stream to the UI. */
 export interface KioskEventSource {
@@ -27,6 +29,10 @@ export interface KioskServerOptions {
   cards: KioskEventSource;
   /** Without one, POST /api/card/read does not exist. */
   identity?: IdentityChecker;
+  /** The citizen's visit: POST /api/visit/end (the screen's idle reset) ends it. */
+  visit?: Visit;
+  /** Where this visit's transactions stand upstream; and, on the public-service profile, POST /api/dossiers. */
+  dossiers?: DossierSubmission;
   /** Fixed token for tests; a fresh random one otherwise. */
   token?: string;
 }
@@ -44,7 +50,7 @@ export interface KioskServer {
 const PUBLIC_API = new Set(['/api/health']);
 
 /** Typed errors that are not plain bad requests. */
-const STATUS_OF: Partial<Record<ErrorCode, number>> = { API_BUSY: 409 };
+const STATUS_OF: Partial<Record<ErrorCode, number>> = { API_BUSY: 409, API_NOT_FOUND: 404, SUBMISSION_NO_APPLICANT: 409 };
 
 const cardReadBody = z.object({ can: z.string().regex(CAN_PATTERN) }).strict();
 
@@ -105,6 +111,19 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
       if (!body.success) throw new KioskError('API_BAD_REQUEST', 'the body must be {"can": "<the 6 digits printed on the card front>"}');
       return identity.check(body.data.can);
     });
+  }
+
+  const { visit, dossiers } = options;
+  if (visit) {
+    app.post('/api/visit/end', async (_request, reply) => {
+      visit.end();
+      return reply.code(204).send();
+    });
+  }
+  if (dossiers) {
+    app.get<{ Params: { id: string } }>('/api/transactions/:id/deliveries', async (request) => dossiers.deliveries(request.params.id));
+    // An explicit press by the citizen; only the public-service profile offers a dossier (issue 16 adds the catalogue).
+    if (config.device.profile === 'public-service') app.post('/api/dossiers', async () => dossiers.submit());
   }
 
   // Newline-delimited JSON events; the UI reads it with fetch (EventSource cannot send the token header).

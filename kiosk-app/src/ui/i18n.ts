@@ -49,6 +49,16 @@ export const STRINGS = {
   outcomePassed: { vi: 'Đạt', en: 'Passed' },
   outcomeFailed: { vi: 'Không đạt', en: 'Failed' },
   outcomeNotPossible: { vi: 'Không kiểm tra được', en: 'Not checked' },
+  submitDossier: { vi: 'Nộp hồ sơ: Xác nhận thông tin về cư trú', en: 'Submit: residence information confirmation' },
+  submitDossierHint: { vi: 'Hồ sơ được gửi kèm thông tin đã xác thực từ thẻ của bạn.', en: 'The dossier is sent with the details verified from your card.' },
+  dossierSubmitted: { vi: 'Hồ sơ đã được gửi', en: 'Dossier submitted' },
+  dossierSending: { vi: 'Đang gửi…', en: 'Sending…' },
+  dossierTrackingCode: { vi: 'Mã hồ sơ', en: 'Tracking code' },
+  dossierTrackingHint: { vi: 'Hãy ghi lại hoặc chụp ảnh mã hồ sơ để tra cứu kết quả.', en: 'Note or photograph the tracking code to follow your dossier.' },
+  dossierQueued: { vi: 'Đã lưu, sẽ gửi khi có mạng', en: 'Saved, will be sent when the network is back' },
+  dossierQueuedHint: { vi: 'Bạn không cần làm gì thêm; hồ sơ sẽ tự động được gửi.', en: 'Nothing more to do; the dossier is sent automatically.' },
+  dossierRefused: { vi: 'Hồ sơ chưa được tiếp nhận — vui lòng liên hệ nhân viên', en: 'The dossier was not accepted — please ask staff for help' },
+  dossierNotSubmitted: { vi: 'Không nộp được hồ sơ — vui lòng đặt lại thẻ hoặc liên hệ nhân viên', en: 'The dossier could not be submitted — please place your card again or ask staff' },
 } as const satisfies Record<string, Record<Locale, string>>;
 
 export type StringKey = keyof typeof STRINGS;

@@ -1,3 +1,4 @@
+import { CITY_UPSTREAM, type DeliveriesResponse, type DossierSubmitted } from '../shared/dossier-api.js';
 import type { IdentityCheckResponse } from '../shared/identity-api.js';
 import { followEvents, getJson, postJson, type KioskEvent } from './api.js';
 import { text, type Locale, type StringKey } from './i18n.js';
@@ -12,6 +13,12 @@ interface Session {
 }
 
 const CAN_LENGTH = 6;
+/** How often the receipt screen asks where the dossier stands, and after how long pending it says "saved". */
+const RECEIPT_POLL_MS = 1000;
+const QUEUED_AFTER_MS = 6000;
+
+type ReceiptState = 'sending' | 'queued' | 'delivered' | 'refused';
+const RECEIPT_TEXT: Readonly<Record<ReceiptState, StringKey | null>> = { sending: 'dossierSending', queued: 'dossierQueued', delivered: null, refused: 'dossierRefused' };
 
 /** What the screen shows. The last card's data lives only in a 'result' view, and goes with it. */
 type View =
@@ -19,6 +26,8 @@ type View =
   | { kind: 'can'; digits: string; triesLeft?: number }
   | { kind: 'progress'; percent: number | 'verifying' | 'face' }
   | { kind: 'result'; result: Extract<IdentityCheckResponse, { outcome: 'checked' }> }
+  /** After a dossier was submitted: no personal data, only where it stands and the city's tracking code. */
+  | { kind: 'receipt'; transactionId: string; state: ReceiptState; trackingCode?: string }
   | { kind: 'message'; prompt: StringKey; hint: StringKey; code?: string };
 
 const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;
@@ -30,6 +39,7 @@ let idleTimer: number | undefined;
 let view: View = { kind: 'start' };
 let cardPresent = false;
 let status: StringKey = 'connecting';
+let profile = '';
 
 function lead(v: View): { prompt: string; hint: string } {
   const t = (key: StringKey, values?: Record<string, string | number>): string => text(key, locale, values);
@@ -43,6 +53,8 @@ function lead(v: View): { prompt: string; hint: string } {
       return { prompt: v.percent === 'verifying' ? t('verifying') : t('reading', { n: v.percent }), hint: t('cardDetectedHint') };
     case 'result':
       return { prompt: '', hint: t('removeCardHint') };
+    case 'receipt':
+      return { prompt: t('dossierSubmitted'), hint: t(v.state === 'delivered' ? 'dossierTrackingHint' : v.state === 'queued' ? 'dossierQueuedHint' : 'removeCardHint') };
     case 'message':
       return { prompt: t(v.prompt), hint: t(v.hint, { code: v.code ?? '' }) };
   }
@@ -69,6 +81,9 @@ function render(): void {
   if (view.kind === 'progress') ($('progress') as HTMLProgressElement).value = typeof view.percent === 'number' ? view.percent : 100;
   if (view.kind === 'result') showIdentityResult(view.result.verdict, view.result.holder, view.result.face, locale);
   else clearIdentityResult();
+  // The one procedure offered until the catalogue exists, to an accepted citizen of a public-service kiosk only.
+  $('submit-dossier').hidden = !(view.kind === 'result' && view.result.holder && profile === 'public-service');
+  renderReceipt(view.kind === 'receipt' ? view : undefined);
   $('device-status').textContent = text(status, locale);
   $('device-status').parentElement!.dataset.state = status === 'readerReady' ? 'ready' : 'unavailable';
 }
@@ -81,6 +96,15 @@ function renderCan(v: Extract<View, { kind: 'can' }>): void {
     });
   $('can-message').textContent = v.triesLeft === undefined ? '' : text('wrongCan', locale, { n: v.triesLeft });
   ($('keypad').querySelector('[data-key="confirm"]') as HTMLButtonElement).disabled = v.digits.length !== CAN_LENGTH;
+}
+
+function renderReceipt(v: Extract<View, { kind: 'receipt' }> | undefined): void {
+  $('receipt').hidden = !v;
+  const key = v ? RECEIPT_TEXT[v.state] : null;
+  $('receipt-state').textContent = key ? text(key, locale) : '';
+  if (v) $('receipt').dataset.state = v.state;
+  $('tracking').hidden = v?.state !== 'delivered';
+  $('tracking-code').textContent = v?.trackingCode ?? '';
 }
 
 function show(next: View): void {
@@ -96,6 +120,43 @@ function restart(): void {
 function resetToStart(): void {
   locale = defaultLocale;
   restart();
+  // The service forgets the visit too (the applicant's data, which receipts this screen may follow).
+  postJson('/api/visit/end', {}).catch(() => undefined);
+}
+
+let submitting = false;
+
+async function submitDossier(): Promise<void> {
+  // One dossier per press: a second tap while the first is on its way is not a second dossier.
+  if (view.kind !== 'result' || submitting) return;
+  submitting = true;
+  let submitted: DossierSubmitted;
+  try {
+    submitted = await postJson<DossierSubmitted>('/api/dossiers', {});
+  } catch (err) {
+    return show({ kind: 'message', prompt: 'dossierNotSubmitted', hint: 'failedHint', code: err instanceof Error ? err.message : 'UNKNOWN' });
+  } finally {
+    submitting = false;
+  }
+  show({ kind: 'receipt', transactionId: submitted.transactionId, state: 'sending' });
+  await followReceipt(submitted.transactionId);
+}
+
+const onReceipt = (transactionId: string): boolean => view.kind === 'receipt' && view.transactionId === transactionId;
+
+/** Polls the city delivery until its tracking code comes back; queued offline is a normal state, said calmly. */
+async function followReceipt(transactionId: string): Promise<void> {
+  const started = Date.now();
+  while (onReceipt(transactionId)) {
+    const answer = await getJson<DeliveriesResponse>(`/api/transactions/${encodeURIComponent(transactionId)}/deliveries`).catch(() => undefined);
+    // The visit ended (idle reset, a new card) while the answer was on its way: the screen has moved on.
+    if (!onReceipt(transactionId)) return;
+    const city = answer?.deliveries.find((d) => d.upstream === CITY_UPSTREAM);
+    if (city?.state === 'delivered' && city.receipt) return show({ kind: 'receipt', transactionId, state: 'delivered', trackingCode: city.receipt });
+    if (city?.state === 'dead-letter') return show({ kind: 'receipt', transactionId, state: 'refused' });
+    if (Date.now() - started >= QUEUED_AFTER_MS && view.kind === 'receipt' && view.state === 'sending') show({ ...view, state: 'queued' });
+    await new Promise((r) => setTimeout(r, RECEIPT_POLL_MS));
+  }
 }
 
 function touched(): void {
@@ -141,8 +202,9 @@ function onEvent(event: KioskEvent): void {
   }
   if (event.type === 'card-removed') {
     cardPresent = false;
-    // Mid-read, the answer to the read says what happened; otherwise the card's data leaves with the card.
-    if (view.kind !== 'progress') view = { kind: 'start' };
+    // Mid-read, the answer to the read says what happened; otherwise the card's data leaves with the card. The
+    // receipt holds none, so it stays for the citizen to note the tracking code.
+    if (view.kind !== 'progress' && view.kind !== 'receipt') view = { kind: 'start' };
   }
   if (event.type === 'identity-progress' && view.kind === 'progress') {
     view = { kind: 'progress', percent: event.phase === 'reading' ? event.percent : event.phase };
@@ -165,6 +227,7 @@ async function start(): Promise<void> {
     locale = locale === 'vi' ? 'en' : 'vi';
     render();
   });
+  $('submit-dossier').addEventListener('click', () => void submitDossier());
   $('keypad').addEventListener('click', (e) => {
     const key = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-key]')?.dataset.key;
     if (key) onKey(key);
@@ -183,6 +246,7 @@ async function start(): Promise<void> {
   if (session) {
     defaultLocale = locale = session.ui.locale;
     idleMs = session.ui.idleResetSeconds * 1000;
+    profile = session.device.profile;
     // Shown until the service says the devices are real: a page that cannot ask keeps it.
     $('test-banner').hidden = session.devices.mode === 'real';
   }
