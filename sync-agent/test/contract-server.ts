@@ -67,6 +67,8 @@ export class ContractServer {
   maxInFlight = 0;
   /** TLS connections accepted: keep-alive reuse keeps this at or below the client's concurrency. */
   connections = 0;
+  /** TLS connections open now. */
+  open = 0;
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
   private server!: Server;
@@ -107,7 +109,11 @@ export class ContractServer {
       { cert: (identity ?? pki.servers.server).certificate, key: (identity ?? pki.servers.server).privateKey, ca: [pki.deviceCa.certificate], crl: [pki.deviceCrl], requestCert: true, rejectUnauthorized: false },
       (req, res) => void this.handle(req, res),
     );
-    this.server.on('secureConnection', () => (this.connections += 1));
+    this.server.on('secureConnection', (socket: TLSSocket) => {
+      this.connections += 1;
+      this.open += 1;
+      socket.on('close', () => (this.open -= 1));
+    });
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');
     this.port = (this.server.address() as AddressInfo).port;

@@ -24,6 +24,8 @@ export function redactUrl(url: string | URL): string {
   } catch {
     return '[not a URL]';
   }
+  // Other schemes put their own parts in the path (mailto:user@host?...): none of ours, never echoed.
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return '[not an http(s) URL]';
   return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
 }
 
