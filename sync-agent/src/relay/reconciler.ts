@@ -54,6 +54,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   private readonly running = new Map<string, Promise<ReconcileResult>>();
   /** The report a reconciliation already answered: the same stale count does not start another walk. */
   private readonly answered = new Map<string, number>();
+  /** Deliveries the last walk found lost for good (payload purged): still counted delivered, never held again. */
+  private readonly lostForGood = new Map<string, number>();
 
   constructor(private readonly options: ReconcilerOptions) {
     super();
@@ -65,7 +67,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     const reported = this.transport(upstream).reportedReceived();
     if (reported === undefined || this.answered.get(upstream) === reported) return undefined;
     const delivered = this.options.store.outboxStatus()[upstream]?.delivered ?? 0;
-    if (reported >= delivered) return undefined;
+    if (reported + (this.lostForGood.get(upstream) ?? 0) >= delivered) return undefined;
     this.options.log.warn({ upstream, reported, delivered }, 'the upstream holds fewer deliveries than it acknowledged: reconciling');
     this.answered.set(upstream, reported);
     return this.reconcile(upstream);
@@ -95,6 +97,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       result.requeued.push(...requeue.requeued);
       result.erased.push(...requeue.erased);
     }
+    this.lostForGood.set(transport.name, result.erased.length);
     log.info({ upstream: transport.name, checked: result.checked, requeued: result.requeued.length, erased: result.erased.length }, 'reconciliation done');
     if (result.erased.length > 0) {
       log.error({ upstream: transport.name, ids: result.erased }, 'the upstream lost deliveries whose payload is already purged: they cannot be sent again');
