@@ -1,12 +1,10 @@
-import { rmSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { isKioskError, type Logger } from '@kiosk/common';
 import { PERSONAS, sampleBhytLookup } from '@kiosk/fixtures';
-import type { BhytLookup, Contracts } from '../src/contracts/index.js';
-import type { ClientTlsSource } from '../src/tls/index.js';
+import type { BhytLookup } from '../src/contracts/index.js';
 import { BhytClient } from '../src/transport/index.js';
 import { ContractServer, type ContractServerOptions } from './contract-server.js';
-import { capturedLog, loadContracts, pki, pkiFolder, tlsSource } from './transport-fixtures.js';
+import { capturedLog, pki, sharedClient } from './transport-fixtures.js';
 
 // The live BHYT lookup over real mTLS: one typed error per way it fails, and neither the gateway's credentials
 // (query string) nor the card number in any log line or error.
@@ -14,33 +12,22 @@ import { capturedLog, loadContracts, pki, pkiFolder, tlsSource } from './transpo
 const persona = PERSONAS[0]!;
 const lookup = sampleBhytLookup(persona) as BhytLookup;
 const SECRET = 'SECRET-gw-token-3f9a';
-let dir: string;
-let contracts: Contracts;
-let source: ClientTlsSource;
 const cleanup: Array<() => unknown> = [];
 
-beforeAll(async () => {
-  dir = await pkiFolder();
-  contracts = await loadContracts();
-  source = tlsSource(dir).source;
-});
-afterAll(() => {
-  source.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const shared = sharedClient();
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
 async function gateway(options: Partial<ContractServerOptions> = {}): Promise<ContractServer> {
-  const s = await ContractServer.start({ upstream: 'bhyt-check', contracts, pki, basePath: '/v1', ...options });
+  const s = await ContractServer.start({ upstream: 'bhyt-check', contracts: shared.contracts, pki, basePath: '/v1', ...options });
   cleanup.push(() => s.close());
   return s;
 }
 
 /** A client whose base URL carries the gateway's credentials and, as some gateways want, the card number. */
 function bhyt(url: string, log: Logger, timeoutMs = 3000): BhytClient {
-  const client = new BhytClient({ endpoint: { url: `${url}?token=${SECRET}&cardNumber=${lookup.cardNumber}`, timeoutMs }, tls: source, contracts, deviceId: pki.deviceId, log });
+  const client = new BhytClient({ endpoint: { url: `${url}?token=${SECRET}&cardNumber=${lookup.cardNumber}`, timeoutMs }, tls: shared.source, contracts: shared.contracts, deviceId: pki.deviceId, log });
   cleanup.push(() => client.close());
   return client;
 }
@@ -87,7 +74,7 @@ describe('BhytClient.lookup', () => {
   }
 
   it('a gateway that is not listening: SYNC_LOOKUP_UNREACHABLE', async () => {
-    const s = await ContractServer.start({ upstream: 'bhyt-check', contracts, pki });
+    const s = await ContractServer.start({ upstream: 'bhyt-check', contracts: shared.contracts, pki });
     const url = s.url();
     await s.close();
     const captured = capturedLog();

@@ -1,34 +1,22 @@
 import { rmSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TransactionStore } from '@kiosk/store';
-import type { Contracts, DeliveredUpstream } from '../src/contracts/index.js';
+import type { DeliveredUpstream } from '../src/contracts/index.js';
 import { classifyAnswer } from '../src/delivery-policy.js';
 import { Relay } from '../src/relay/relay.js';
-import type { ClientTlsSource } from '../src/tls/index.js';
 import type { HttpsUpstreamTransport } from '../src/transport/index.js';
 import { ContractServer, type ContractServerOptions } from './contract-server.js';
-import { capturedLog, loadContracts, openStore, pkiFolder, pki, sampleTransaction, tlsSource, transportFor } from './transport-fixtures.js';
+import { capturedLog, openStore, pkiFolder, pki, sampleTransaction, sharedClient, transportFor } from './transport-fixtures.js';
 
 // The HTTPS transport over real mutual TLS on 127.0.0.1 to a small contract server, with a real SQLite store and
 // the relay: what is sent, what comes back, and how each answer is settled.
 
-let dir: string;
-let contracts: Contracts;
-let source: ClientTlsSource;
 let store: TransactionStore;
 const servers: ContractServer[] = [];
 const transports: HttpsUpstreamTransport[] = [];
 const quiet = capturedLog().log;
 
-beforeAll(async () => {
-  dir = await pkiFolder();
-  contracts = await loadContracts();
-  source = tlsSource(dir).source;
-});
-afterAll(() => {
-  source.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const shared = sharedClient();
 let storeDir: string;
 beforeEach(async () => {
   storeDir = await pkiFolder();
@@ -42,9 +30,9 @@ afterEach(async () => {
 });
 
 async function upstream(name: DeliveredUpstream, options: Partial<ContractServerOptions> = {}, transport: { concurrency?: number; timeoutMs?: number; log?: ReturnType<typeof capturedLog>['log'] } = {}): Promise<{ server: ContractServer; transport: HttpsUpstreamTransport }> {
-  const server = await ContractServer.start({ upstream: name, contracts, pki, ...options });
+  const server = await ContractServer.start({ upstream: name, contracts: shared.contracts, pki, ...options });
   servers.push(server);
-  const t = transportFor(server, name, source, transport.log ?? quiet, { contracts, ...transport });
+  const t = transportFor(server, name, shared.source, transport.log ?? quiet, { contracts: shared.contracts, ...transport });
   transports.push(t);
   return { server, transport: t };
 }

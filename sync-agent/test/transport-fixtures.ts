@@ -1,4 +1,5 @@
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '@kiosk/common';
@@ -67,4 +68,25 @@ export function transportFor(server: ContractServer, upstream: DeliveredUpstream
     deviceId: pki.deviceId,
     log,
   });
+}
+
+export interface SharedClient {
+  dir: string;
+  contracts: Contracts;
+  source: ClientTlsSource;
+}
+
+/** Registers the file's hooks: the PKI folder, the contracts and the device's client certificate, shared by its tests. */
+export function sharedClient(): SharedClient {
+  const shared = {} as SharedClient;
+  beforeAll(async () => {
+    shared.dir = await pkiFolder();
+    shared.contracts = await loadContracts();
+    shared.source = tlsSource(shared.dir).source;
+  });
+  afterAll(() => {
+    shared.source.close();
+    rmSync(shared.dir, { recursive: true, force: true });
+  });
+  return shared;
 }
