@@ -1,10 +1,12 @@
-import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '@kiosk/common';
 import type { TransactionStore } from '@kiosk/store';
 import type { DeliveredUpstream } from '../src/contracts/index.js';
 import { classifyAnswer } from '../src/delivery-policy.js';
 import { Relay } from '../src/relay/relay.js';
-import type { HttpsUpstreamTransport } from '../src/transport/index.js';
+import { createUpstreamTransports, type HttpsUpstreamTransport } from '../src/transport/index.js';
 import { ContractServer, type ContractServerOptions } from './contract-server.js';
 import { capturedLog, openStore, pkiFolder, pki, sampleTransaction, sharedClient, transportFor } from './transport-fixtures.js';
 
@@ -67,6 +69,21 @@ describe('HttpsUpstreamTransport: deliveries', () => {
     // 16 requests over at most 4 connections: the second batch reused the first one's.
     expect(server.connections).toBeLessThanOrEqual(4);
     expect(server.deliveries()).toHaveLength(16);
+  });
+});
+
+describe('createUpstreamTransports', () => {
+  it('makes the three delivering upstreams from the configuration file (URL with its base path, timeout, concurrency)', async () => {
+    const city = await ContractServer.start({ upstream: 'city-tthc', contracts: shared.contracts, pki, basePath: '/one-stop/api', holdUntilInFlight: 2 });
+    servers.push(city);
+    const file = join(storeDir, 'kiosk.config.json');
+    writeFileSync(file, JSON.stringify({ sync: { upstreams: { 'city-tthc': { url: city.url(), timeoutMs: 2000 } }, agent: { concurrency: 2 } } }));
+    const made = createUpstreamTransports({ config: loadConfig({ file, env: {} }), tls: shared.source, contracts: shared.contracts, deviceId: pki.deviceId, log: quiet });
+    transports.push(...made);
+    expect(made.map((t) => t.name)).toEqual(['city-tthc', 'population-lgsp', 'hospital-fhir']);
+    for (let n = 0; n < 4; n += 1) store.recordTransaction(sampleTransaction('city-tthc', n));
+    expect(await new Relay({ store, upstreams: made, log: quiet }).round()).toMatchObject({ delivered: 4 });
+    expect(city.maxInFlight).toBe(2);
   });
 });
 
