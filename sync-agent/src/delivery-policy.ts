@@ -7,8 +7,12 @@ export type DeliveryOutcome =
   | { kind: 'delivered' }
   /** Worth retrying later: network failure, timeout, 408, 425, 429, 5xx. */
   | { kind: 'retry'; reason: string; retryAfterMs?: number }
-  /** Our credentials were refused (401, 403 with an auth problem): renew the client certificate / token, then retry. */
-  | { kind: 'reauthenticate'; reason: string }
+  /**
+   * Our credentials were refused (401, 403, a TLS alert on our certificate), or the server is not the one we pin
+   * (untrusted CA, wrong host): no retry fixes it, the upstream stops until a new certificate / CA is installed.
+   * `code` is the typed SYNC_* error when TLS said so.
+   */
+  | { kind: 'reauthenticate'; reason: string; code?: string }
   /** The upstream refuses this delivery for good (other 4xx): dead-letter it with the reason, never block the queue. */
   | { kind: 'rejected'; reason: string };
 
@@ -21,6 +25,10 @@ export interface UpstreamAnswer {
   error?: string | undefined;
   /** On an acknowledgement: the upstream's reference for the delivery (a dossier's tracking code), kept by the store. */
   receipt?: string | undefined;
+  /** Never sent: the delivery cannot form a request the contract accepts, which no retry changes (`error` says why). */
+  rejectedLocally?: boolean;
+  /** Never answered: a typed TLS / credential failure (SYNC_* code) that stops the upstream rather than retrying. */
+  stopCode?: string;
 }
 
 function parseRetryAfter(value: string | undefined, now: number): number | undefined {
@@ -33,6 +41,8 @@ function parseRetryAfter(value: string | undefined, now: number): number | undef
 export function classifyAnswer(answer: UpstreamAnswer, now = Date.now()): DeliveryOutcome {
   const { status } = answer;
   const detail = answer.error ? `: ${answer.error}` : '';
+  if (answer.rejectedLocally) return { kind: 'rejected', reason: `not sent, the request is invalid${detail}` };
+  if (answer.stopCode !== undefined) return { kind: 'reauthenticate', reason: `${answer.stopCode}${detail}`, code: answer.stopCode };
   if (status === undefined) return { kind: 'retry', reason: `no answer${detail}` };
   if ((status >= 200 && status < 300) || status === 409) return { kind: 'delivered' };
   if (status === 401 || status === 403) return { kind: 'reauthenticate', reason: `HTTP ${status}${detail}` };

@@ -21,6 +21,17 @@ describe('classifyAnswer', () => {
     expect(classifyAnswer({ status: 400 }).kind).toBe('rejected');
   });
 
+  it('dead-letters a delivery that was never sent because it cannot form a valid request', () => {
+    expect(classifyAnswer({ status: undefined, rejectedLocally: true, error: 'city-tthc submitDossier request: /body/procedureCode must match pattern' })).toEqual({
+      kind: 'rejected',
+      reason: 'not sent, the request is invalid: city-tthc submitDossier request: /body/procedureCode must match pattern',
+    });
+  });
+
+  it('stops the upstream on a typed TLS failure instead of retrying it, with the code', () => {
+    expect(classifyAnswer({ status: undefined, stopCode: 'SYNC_UPSTREAM_WRONG_HOST', error: 'not for this host' })).toEqual({ kind: 'reauthenticate', reason: 'SYNC_UPSTREAM_WRONG_HOST: not for this host', code: 'SYNC_UPSTREAM_WRONG_HOST' });
+  });
+
   it('honours Retry-After in seconds and as an HTTP date', () => {
     const now = Date.parse('2026-11-26T10:00:00Z');
     expect(classifyAnswer({ status: 503, retryAfter: '120' }, now)).toMatchObject({ kind: 'retry', retryAfterMs: 120_000 });

@@ -46,7 +46,7 @@ export interface RoundCounts {
 
 export interface RelayEvents {
   /** An upstream refused our credentials: it is stopped until `resume` (a new client certificate). */
-  alert: [{ upstream: string; reason: string }];
+  alert: [{ upstream: string; reason: string; code?: string }];
   round: [{ upstream: string; counts: RoundCounts }];
 }
 
@@ -179,8 +179,8 @@ export class Relay extends EventEmitter<RelayEvents> {
           // No attempt is spent: the claim runs out, and the delivery waits for the new certificate.
           if (this.health.get(upstream)?.state === 'ok') {
             this.health.set(upstream, { state: 'stopped', reason: outcome.reason, since: this.now() });
-            log.error({ upstream, reason: outcome.reason }, 'upstream refused our credentials: stopped until a new client certificate');
-            this.emit('alert', { upstream, reason: outcome.reason });
+            log.error({ upstream, reason: outcome.reason, code: outcome.code }, 'upstream refused our credentials or is not the server we pin: stopped until a new certificate');
+            this.emit('alert', { upstream, reason: outcome.reason, ...(outcome.code === undefined ? {} : { code: outcome.code }) });
           }
           return;
       }
