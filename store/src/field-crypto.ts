@@ -52,6 +52,12 @@ export function openField(key: Buffer, sealed: Buffer, aad: string): Buffer {
   }
 }
 
+/** A data key and its id (the id goes into each sealed field's header). */
+export interface DataKey {
+  id: number;
+  key: Buffer;
+}
+
 const INDEX_KEY_SETTING = 'citizen_index_key';
 
 /**
@@ -90,7 +96,7 @@ export class Keyring {
   }
 
   /** The newest data key, read from the database so a rotation by the other process is seen at once. */
-  current(): { id: number; key: Buffer } {
+  current(): DataKey {
     const row = sql(this.#db, 'SELECT max(id) AS id FROM data_keys WHERE retired_at IS NULL').get() as { id: number | null };
     if (row.id === null) throw new KioskError('STORE_KEY_UNAVAILABLE', 'the store has no data key');
     return { id: row.id, key: this.key(row.id) };
@@ -107,8 +113,12 @@ export class Keyring {
     return key;
   }
 
-  seal(value: unknown, aad: string): { sealed: Buffer; keyId: number } {
-    const { id, key } = this.current();
+  /**
+   * Seals under `current` (default: looked up now). A write transaction sealing several fields looks the key up once
+   * and passes it: the other process cannot rotate the key while this one holds the write lock.
+   */
+  seal(value: unknown, aad: string, current: DataKey = this.current()): { sealed: Buffer; keyId: number } {
+    const { id, key } = current;
     return { sealed: sealField(key, id, Buffer.from(JSON.stringify(value)), aad), keyId: id };
   }
 
