@@ -37,26 +37,25 @@ interface AuditRow {
 }
 
 /**
- * The chain head and the newest signed sequence, in one statement (one row even on an empty log). Read inside the
- * write transaction rather than cached: the sync agent appends from its own process, and checking a cached head
- * would cost the same rightmost-leaf look-up as reading it.
+ * The chain head and the newest signed sequence, in one statement (no row on an empty log). Read inside the write
+ * transaction rather than cached: the sync agent appends from its own process, and checking a cached head would
+ * cost the same rightmost-leaf look-up as reading it.
  */
-const HEAD_SQL = `SELECT h.seq, h.hash, c.signed FROM (SELECT coalesce(max(audit_seq), 0) AS signed FROM audit_checkpoints) c
-   LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) h`;
+const HEAD_SQL = 'SELECT seq, hash, (SELECT coalesce(max(audit_seq), 0) FROM audit_checkpoints) AS signed FROM audit_log ORDER BY seq DESC LIMIT 1';
 
 /**
  * Appends one entry (call inside the write transaction of the change it records); returns its sequence and how many
  * entries, it included, no checkpoint has signed yet.
  */
 export function appendAudit(db: Db, entry: AuditEntry, now: number): { seq: number; unsigned: number } {
-  const last = sql(db, HEAD_SQL).get() as { seq: number | null; hash: Buffer | null; signed: number };
-  const seq = (last.seq ?? 0) + 1;
-  const prev = last.hash ?? GENESIS;
+  const last = sql(db, HEAD_SQL).get() as { seq: number; hash: Buffer; signed: number } | undefined;
+  const seq = (last?.seq ?? 0) + 1;
+  const prev = last?.hash ?? GENESIS;
   const detail = JSON.stringify(entry.detail ?? {});
   const subject = entry.subject ?? null;
   const hash = entryHash(prev, seq, now, entry.actor, entry.action, subject, detail);
   sql(db, 'INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(seq, now, entry.actor, entry.action, subject, detail, prev, hash);
-  return { seq, unsigned: seq - last.signed };
+  return { seq, unsigned: seq - (last?.signed ?? 0) };
 }
 
 /** Signs the current head; returns the checkpointed sequence, or undefined on an empty log. */
