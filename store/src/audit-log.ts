@@ -36,16 +36,26 @@ interface AuditRow {
   hash: Buffer;
 }
 
-/** Appends one entry (call inside the write transaction of the change it records); returns its sequence. */
-export function appendAudit(db: Db, entry: AuditEntry, now: number): number {
-  const last = sql(db, 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: Buffer } | undefined;
+/**
+ * The chain head and the newest signed sequence, in one statement (no row on an empty log). Read inside the write
+ * transaction rather than cached: the sync agent appends from its own process, and checking a cached head would
+ * cost the same rightmost-leaf look-up as reading it.
+ */
+const HEAD_SQL = 'SELECT seq, hash, (SELECT coalesce(max(audit_seq), 0) FROM audit_checkpoints) AS signed FROM audit_log ORDER BY seq DESC LIMIT 1';
+
+/**
+ * Appends one entry (call inside the write transaction of the change it records); returns its sequence and how many
+ * entries, it included, no checkpoint has signed yet.
+ */
+export function appendAudit(db: Db, entry: AuditEntry, now: number): { seq: number; unsigned: number } {
+  const last = sql(db, HEAD_SQL).get() as { seq: number; hash: Buffer; signed: number } | undefined;
   const seq = (last?.seq ?? 0) + 1;
   const prev = last?.hash ?? GENESIS;
   const detail = JSON.stringify(entry.detail ?? {});
   const subject = entry.subject ?? null;
   const hash = entryHash(prev, seq, now, entry.actor, entry.action, subject, detail);
   sql(db, 'INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(seq, now, entry.actor, entry.action, subject, detail, prev, hash);
-  return seq;
+  return { seq, unsigned: seq - (last?.signed ?? 0) };
 }
 
 /** Signs the current head; returns the checkpointed sequence, or undefined on an empty log. */
@@ -57,12 +67,6 @@ export function writeCheckpoint(db: Db, signer: CheckpointSigner, now: number): 
   const signature = signer.sign(checkpointMessage(head.seq, head.hash, now));
   sql(db, 'INSERT INTO audit_checkpoints (audit_seq, head_hash, at, public_key, signature) VALUES (?, ?, ?, ?, ?)').run(head.seq, head.hash, now, signer.publicKeyPem, signature);
   return head.seq;
-}
-
-/** Writes a checkpoint when `every` entries have accumulated since the last one. */
-export function checkpointIfDue(db: Db, signer: CheckpointSigner, every: number, now: number): void {
-  const row = sql(db, 'SELECT (SELECT coalesce(max(seq), 0) FROM audit_log) AS head, (SELECT coalesce(max(audit_seq), 0) FROM audit_checkpoints) AS signed').get() as { head: number; signed: number };
-  if (row.head - row.signed >= every) writeCheckpoint(db, signer, now);
 }
 
 export interface AuditCheckpoint {

@@ -1,4 +1,4 @@
-import { appendAudit, checkpointIfDue, type AuditEntry } from './audit-log.js';
+import { appendAudit, writeCheckpoint, type AuditEntry } from './audit-log.js';
 import type { Db } from './database.js';
 import type { Keyring } from './field-crypto.js';
 import type { CheckpointSigner } from './key-provider.js';
@@ -15,6 +15,5 @@ export interface StoreContext {
 
 /** Appends an audit entry and signs a checkpoint when one is due; call inside the change's write transaction. */
 export function audit(ctx: StoreContext, entry: AuditEntry, now: number): void {
-  appendAudit(ctx.db, entry, now);
-  checkpointIfDue(ctx.db, ctx.signer, ctx.checkpointEvery, now);
+  if (appendAudit(ctx.db, entry, now).unsigned >= ctx.checkpointEvery) writeCheckpoint(ctx.db, ctx.signer, now);
 }

@@ -12,26 +12,27 @@ const FORMAT = 1;
 const HEADER = 1 + 4 + 12 + 16;
 
 /**
- * IVs come from a pool refilled 4 KiB at a time: one CSPRNG call per 341 IVs instead of one per field (a tenth of the
- * CPU of a bulk load went to per-IV calls). Same randomness, as Node's randomUUID does with its own entropy cache;
- * IVs are not secret, only never to repeat under one key, which 96 random bits ensure.
+ * Random bytes (IVs, the random part of transaction ids) come from a pool refilled 4 KiB at a time: one CSPRNG call
+ * per 341 IVs instead of one per field (a tenth of the CPU of a bulk load went to per-IV calls; the uuid package's
+ * default source, one getRandomValues per id, cost 11 µs an id). Same randomness, as Node's randomUUID does with
+ * its own entropy cache; IVs are not secret, only never to repeat under one key, which 96 random bits ensure.
  */
-const IV_POOL = Buffer.alloc(12 * 341);
-let ivOffset = IV_POOL.length;
-function nextIv(): Buffer {
-  if (ivOffset + 12 > IV_POOL.length) {
-    randomFillSync(IV_POOL);
-    ivOffset = 0;
+const POOL = Buffer.alloc(4096);
+let poolOffset = POOL.length;
+export function pooledRandom(n: number): Buffer {
+  if (poolOffset + n > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
   }
   // A copy: the pool is overwritten on the next refill.
-  return Buffer.from(IV_POOL.subarray(ivOffset, (ivOffset += 12)));
+  return Buffer.from(POOL.subarray(poolOffset, (poolOffset += n)));
 }
 
 export function sealField(key: Buffer, keyId: number, plaintext: Buffer, aad: string): Buffer {
   const header = Buffer.alloc(5);
   header.writeUInt8(FORMAT, 0);
   header.writeUInt32BE(keyId, 1);
-  const iv = nextIv();
+  const iv = pooledRandom(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(aad));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([header, iv, cipher.getAuthTag(), body]);
@@ -50,6 +51,12 @@ export function openField(key: Buffer, sealed: Buffer, aad: string): Buffer {
   } catch (cause) {
     throw new KioskError('STORE_DECRYPT_FAILED', `an encrypted field (${aad.split(':')[0]}) does not decrypt: altered or moved`, { cause });
   }
+}
+
+/** A data key and its id (the id goes into each sealed field's header). */
+export interface DataKey {
+  id: number;
+  key: Buffer;
 }
 
 const INDEX_KEY_SETTING = 'citizen_index_key';
@@ -90,7 +97,7 @@ export class Keyring {
   }
 
   /** The newest data key, read from the database so a rotation by the other process is seen at once. */
-  current(): { id: number; key: Buffer } {
+  current(): DataKey {
     const row = sql(this.#db, 'SELECT max(id) AS id FROM data_keys WHERE retired_at IS NULL').get() as { id: number | null };
     if (row.id === null) throw new KioskError('STORE_KEY_UNAVAILABLE', 'the store has no data key');
     return { id: row.id, key: this.key(row.id) };
@@ -107,8 +114,12 @@ export class Keyring {
     return key;
   }
 
-  seal(value: unknown, aad: string): { sealed: Buffer; keyId: number } {
-    const { id, key } = this.current();
+  /**
+   * Seals under `current` (default: looked up now). A write transaction sealing several fields looks the key up once
+   * and passes it: the other process cannot rotate the key while this one holds the write lock.
+   */
+  seal(value: unknown, aad: string, current: DataKey = this.current()): { sealed: Buffer; keyId: number } {
+    const { id, key } = current;
     return { sealed: sealField(key, id, Buffer.from(JSON.stringify(value)), aad), keyId: id };
   }
 

@@ -91,13 +91,13 @@ export function reencryptBatch(ctx: StoreContext, batch = 500): number {
     const updateTx = sql(ctx.db, 'UPDATE transactions SET personal = ?, key_id = ? WHERE id = ?');
     for (const r of tx) {
       const aad = personalAad(r.id);
-      updateTx.run(ctx.keyring.seal(ctx.keyring.open(r.personal, aad), aad).sealed, current.id, r.id);
+      updateTx.run(ctx.keyring.seal(ctx.keyring.open(r.personal, aad), aad, current).sealed, current.id, r.id);
     }
     const ob = sql(ctx.db, 'SELECT id, idempotency_key, payload FROM outbox WHERE key_id IS NOT NULL AND key_id <> ? LIMIT ?').all(current.id, batch - tx.length) as Array<{ id: number; idempotency_key: string; payload: Buffer }>;
     const updateOb = sql(ctx.db, 'UPDATE outbox SET payload = ?, key_id = ? WHERE id = ?');
     for (const r of ob) {
       const aad = payloadAad(r.idempotency_key);
-      updateOb.run(ctx.keyring.seal(ctx.keyring.open(r.payload, aad), aad).sealed, current.id, r.id);
+      updateOb.run(ctx.keyring.seal(ctx.keyring.open(r.payload, aad), aad, current).sealed, current.id, r.id);
     }
     const done = tx.length + ob.length;
     if (done === 0) {

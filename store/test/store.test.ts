@@ -49,6 +49,14 @@ describe('recording', () => {
     expect(store.db.prepare('SELECT count(*) AS n FROM transactions').get()).toEqual({ n: 1 });
   });
 
+  it('gives 2,000 transactions distinct UUIDv7 ids whose time prefix never goes back (id-keyed indexes grow at the right edge)', () => {
+    const ids = store.recordMany(Array.from({ length: 2000 }, () => submission(PERSONA_A, ['dvc']))).map((r) => r.id);
+    expect(new Set(ids).size).toBe(2000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const prefixes = ids.map((id) => id.slice(0, 13));
+    expect(prefixes).toEqual([...prefixes].sort());
+  });
+
   it('commits nothing when one delivery is invalid (transaction and outbox are all or nothing)', () => {
     const bad = submission(PERSONA_A);
     const deliveries = [...bad.deliveries, { upstream: 'his', payload: { portrait: 'x' } }];
