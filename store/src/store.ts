@@ -16,6 +16,7 @@ import {
   markDeliveredBatch,
   markRetry,
   markRetryBatch,
+  nextDueAt,
   outboxStatus,
   requeueDelivered,
   retryAllDeadLetters,
@@ -206,6 +207,11 @@ export class TransactionStore {
   }
 
   /** Per upstream: pending, in flight, delivered, dead-lettered, oldest pending. */
+  /** When the next delivery to one of `upstreams` comes due (retry time or lease end); null when none is pending. */
+  nextDueAt(upstreams: readonly string[]): number | null {
+    return nextDueAt(this.#ctx, upstreams);
+  }
+
   outboxStatus(): Record<string, UpstreamOutboxStatus> {
     return outboxStatus(this.#ctx);
   }

@@ -2,3 +2,4 @@ export { classifyAnswer, backoffDelayMs, nextAttemptDelayMs, DEFAULT_BACKOFF, ty
 export { Relay, type OutboxPort, type UpstreamTransport, type UpstreamHealth, type RelayOptions, type RoundCounts, type RelayEvents } from './relay/relay.js';
 export { loadClientTls, ClientTlsSource, classifyTlsError, type ClientTls, type ClientTlsFiles, type ClientTlsOptions, type ClientCertificateInfo, type ClientTlsSourceOptions } from './tls/index.js';
 export * from './contracts/index.js';
+export * from './agent/index.js';

@@ -92,9 +92,9 @@ export class Relay extends EventEmitter<RelayEvents> {
     if (this.health.has(upstream)) this.health.set(upstream, { state: 'ok' });
   }
 
-  /** One batch per healthy upstream, all upstreams at once. */
-  async round(): Promise<RoundCounts> {
-    const counts = await Promise.all(this.options.upstreams.filter((u) => this.health.get(u.name)?.state === 'ok').map((u) => this.roundFor(u)));
+  /** One batch per healthy upstream, all upstreams at once; `newestFirst` claims the most recent due deliveries (fairness). */
+  async round(order: Pick<ClaimOptions, 'newestFirst'> = {}): Promise<RoundCounts> {
+    const counts = await Promise.all(this.options.upstreams.filter((u) => this.health.get(u.name)?.state === 'ok').map((u) => this.roundFor(u, order.newestFirst ?? false)));
     return counts.reduce(add, zero());
   }
 
@@ -109,8 +109,8 @@ export class Relay extends EventEmitter<RelayEvents> {
     }
   }
 
-  private async roundFor(upstream: UpstreamTransport): Promise<RoundCounts> {
-    const batch = this.options.store.claimDue({ upstream: upstream.name, limit: this.batchSize, leaseMs: this.leaseMs });
+  private async roundFor(upstream: UpstreamTransport, newestFirst: boolean): Promise<RoundCounts> {
+    const batch = this.options.store.claimDue({ upstream: upstream.name, limit: this.batchSize, leaseMs: this.leaseMs, newestFirst });
     const counts = zero();
     if (batch.length === 0) return counts;
     let answers: UpstreamAnswer[];
@@ -118,7 +118,8 @@ export class Relay extends EventEmitter<RelayEvents> {
       answers = await upstream.send(batch);
     } catch (err) {
       // A transport that throws instead of answering is a bug there; the claims run out and the batch goes again.
-      this.options.log.error({ err, upstream: upstream.name }, 'upstream transport failed');
+      // Its message may quote a payload: the log gets the error's type and code only.
+      this.options.log.error({ upstream: upstream.name, error: err instanceof Error ? err.name : typeof err, code: isKioskError(err) ? err.code : undefined }, 'upstream transport failed');
       throw err;
     }
     if (answers.length !== batch.length) throw new RangeError(`${upstream.name} answered ${answers.length} deliveries of ${batch.length}`);
@@ -179,7 +180,8 @@ export class Relay extends EventEmitter<RelayEvents> {
           // No attempt is spent: the claim runs out, and the delivery waits for the new certificate.
           if (this.health.get(upstream)?.state === 'ok') {
             this.health.set(upstream, { state: 'stopped', reason: outcome.reason, since: this.now() });
-            log.error({ upstream, reason: outcome.reason }, 'upstream refused our credentials: stopped until a new client certificate');
+            // The log gets the status only: the upstream's text after it may quote personal data (the alert keeps it).
+            log.error({ upstream, status: outcome.reason.split(':')[0] }, 'upstream refused our credentials: stopped until a new client certificate');
             this.emit('alert', { upstream, reason: outcome.reason });
           }
           return;
