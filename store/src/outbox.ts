@@ -190,6 +190,19 @@ export function markRetryBatch(ctx: StoreContext, ids: readonly number[], error:
   return writeTransaction(ctx.db, 'cannot schedule the retries', () => markEach(ctx, ids, (id) => retry(ctx, id, error, nextAttemptAt)));
 }
 
+/**
+ * Ends the claims on deliveries that were not delivered after all because their upstream refused the agent's
+ * credentials: no attempt is spent, and they are due again as soon as the upstream is resumed (a new certificate),
+ * not only when the lease runs out. Delivered or dead-lettered ones are left as they are.
+ */
+export function releaseClaims(ctx: StoreContext, ids: readonly number[]): void {
+  assertIds(ids);
+  writeTransaction(ctx.db, 'cannot release the claims', () => {
+    const release = sql(ctx.db, 'UPDATE outbox SET claimed_until = NULL WHERE id = ? AND delivered_at IS NULL AND dead_letter = 0');
+    for (const id of ids) release.run(id);
+  });
+}
+
 /** The upstream refused for good (or attempts ran out): set aside for a person to look at; later ones proceed. */
 export function markDeadLetter(ctx: StoreContext, id: number, error: string): void {
   changeOne(ctx, 'cannot dead-letter the delivery', id, unlessPending(id), (row, now) => {

@@ -18,6 +18,7 @@ import {
   markRetryBatch,
   nextDueAt,
   outboxStatus,
+  releaseClaims,
   requeueDelivered,
   retryAllDeadLetters,
   retryDeadLetter,
@@ -207,6 +208,11 @@ export class TransactionStore {
   }
 
   /** Per upstream: pending, in flight, delivered, dead-lettered, oldest pending. */
+  /** Claimed deliveries not sent after all (credentials refused): due again at once, no attempt spent. */
+  releaseClaims(ids: readonly number[]): void {
+    releaseClaims(this.#ctx, ids);
+  }
+
   /** When the next delivery to one of `upstreams` comes due (retry time or lease end); null when none is pending. */
   nextDueAt(upstreams: readonly string[]): number | null {
     return nextDueAt(this.#ctx, upstreams);

@@ -400,6 +400,28 @@ describe('claimDue order', () => {
     expect(store.claimDue({ limit: 10 }).map((d) => [d.upstream, d.aggregateSeq])).toEqual([['city', 3]]);
   });
 
+  it('newestFirst claims the most recent due deliveries; either order hands out only the head of each aggregate', () => {
+    const ids = ['a', 'b', 'c'].map((aggregate) => store.recordTransaction({ ...submission(PERSONA_A), deliveries: [{ upstream: 'dvc', aggregate, payload: { n: 1 } }] }).deliveries[0]!.id);
+    dossier(2, ['city']);
+    expect(store.claimDue({ upstream: 'dvc', limit: 2, newestFirst: true, leaseMs: 1 }).map((d) => d.id)).toEqual([ids[2], ids[1]]);
+    expect(store.claimDue({ upstream: 'dvc', limit: 2, leaseMs: 1 }).map((d) => d.id)).toEqual([ids[0]]);
+    expect(store.claimDue({ upstream: 'city', newestFirst: true }).map((d) => d.aggregateSeq)).toEqual([1]);
+  });
+
+  it('nextDueAt: the earliest retry or lease end among aggregate heads of the upstreams named; releaseClaims makes them due now', () => {
+    dossier(2, ['city']);
+    expect(store.nextDueAt(['city'])).toBe(clock);
+    expect(store.nextDueAt(['other'])).toBeNull();
+    const [head] = store.claimDue({ upstream: 'city', leaseMs: 60_000 });
+    // The second of the dossier waits behind its head: only the head's lease counts.
+    expect(store.nextDueAt(['city'])).toBe(clock + 60_000);
+    store.releaseClaims([head!.id]);
+    expect(store.nextDueAt(['city'])).toBe(clock);
+    expect(store.claimDue({ upstream: 'city' }).map((d) => [d.id, d.attempts])).toEqual([[head!.id, 0]]);
+    store.markRetry(head!.id, 'HTTP 503', clock + 5_000);
+    expect(store.nextDueAt(['city'])).toBe(clock + 5_000);
+  });
+
   it('uses the pending-order index for the older-pending probe (no scan of delivered history)', () => {
     const plan = store.db
       .prepare(`EXPLAIN QUERY PLAN ${CLAIM_DUE_SQL}`)

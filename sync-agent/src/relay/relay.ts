@@ -10,6 +10,8 @@ export interface OutboxPort {
   markDeliveredBatch(ids: readonly number[], receipts?: ReadonlyMap<number, string>): BatchMarkResult;
   markRetry(id: number, error: string, nextAttemptAt: number): void;
   markDeadLetter(id: number, error: string): void;
+  /** Claims ended without an attempt (the upstream refused our credentials): due again when it is resumed. */
+  releaseClaims(ids: readonly number[]): void;
 }
 
 /**
@@ -125,14 +127,17 @@ export class Relay extends EventEmitter<RelayEvents> {
     if (answers.length !== batch.length) throw new RangeError(`${upstream.name} answered ${answers.length} deliveries of ${batch.length}`);
     const delivered: number[] = [];
     const receipts = new Map<number, string>();
+    const refused: number[] = [];
     batch.forEach((delivery, i) => {
       const answer = answers[i]!;
       const outcome = classifyAnswer(answer, this.now());
+      if (outcome.kind === 'reauthenticate') refused.push(delivery.id);
       if (outcome.kind !== 'delivered') return this.settle(upstream.name, delivery, outcome, counts);
       delivered.push(delivery.id);
       if (answer.receipt !== undefined) receipts.set(delivery.id, answer.receipt);
     });
     this.bookDelivered(upstream.name, delivered, receipts, counts);
+    this.releaseRefused(upstream.name, refused, counts);
     this.emit('round', { upstream: upstream.name, counts });
     return counts;
   }
@@ -147,6 +152,18 @@ export class Relay extends EventEmitter<RelayEvents> {
       if (!isKioskError(err)) throw err;
       counts.bookkeepingFailed += ids.length;
       this.options.log.warn({ upstream, code: err.code, deliveries: ids.length }, 'deliveries acknowledged, local bookkeeping failed: they go again after their lease');
+    }
+  }
+
+  /** Deliveries refused for our credentials go back unclaimed, so a resume sends them at once. */
+  private releaseRefused(upstream: string, ids: number[], counts: RoundCounts): void {
+    if (ids.length === 0) return;
+    try {
+      this.options.store.releaseClaims(ids);
+    } catch (err) {
+      if (!isKioskError(err)) throw err;
+      counts.bookkeepingFailed += ids.length;
+      this.options.log.warn({ upstream, code: err.code, deliveries: ids.length }, 'claims not released: the deliveries wait for their lease');
     }
   }
 
@@ -177,7 +194,7 @@ export class Relay extends EventEmitter<RelayEvents> {
           counts.deadLettered += 1;
           return;
         case 'reauthenticate':
-          // No attempt is spent: the claim runs out, and the delivery waits for the new certificate.
+          // No attempt is spent: the claim is released (releaseRefused), and the delivery waits for the new certificate.
           if (this.health.get(upstream)?.state === 'ok') {
             this.health.set(upstream, { state: 'stopped', reason: outcome.reason, since: this.now() });
             // The log gets the status only: the upstream's text after it may quote personal data (the alert keeps it).
