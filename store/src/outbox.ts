@@ -246,7 +246,7 @@ export function outboxStatus(ctx: StoreContext): Record<string, UpstreamOutboxSt
     ctx.db,
     `SELECT o.upstream,
             sum(o.delivered_at IS NULL AND o.dead_letter = 0) AS pending,
-            sum(o.delivered_at IS NULL AND o.dead_letter = 0 AND o.claimed_until > @now) AS in_flight,
+            sum(o.delivered_at IS NULL AND o.dead_letter = 0 AND coalesce(o.claimed_until, 0) > @now) AS in_flight,
             sum(o.delivered_at IS NOT NULL) AS delivered,
             sum(o.dead_letter = 1) AS dead,
             (SELECT t.created_at FROM outbox p JOIN transactions t ON t.id = p.transaction_id

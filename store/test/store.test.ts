@@ -410,6 +410,7 @@ describe('claimDue order', () => {
 
   it('nextDueAt: the earliest retry or lease end among aggregate heads of the upstreams named; releaseClaims makes them due now', () => {
     dossier(2, ['city']);
+    expect(store.outboxStatus().city).toMatchObject({ pending: 2, inFlight: 0 }); // never claimed: 0, not null
     expect(store.nextDueAt(['city'])).toBe(clock);
     expect(store.nextDueAt(['other'])).toBeNull();
     const [head] = store.claimDue({ upstream: 'city', leaseMs: 60_000 });
