@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PERSONAS } from '@kiosk/fixtures';
 import { TransactionStore, type DueDelivery, type NewTransaction } from '@kiosk/store';
+import type { AgentEndpoint } from '../src/agent/endpoint.js';
+import type { SyncAgent } from '../src/agent/sync-agent.js';
 import type { UpstreamAnswer } from '../src/delivery-policy.js';
 import type { UpstreamTransport } from '../src/relay/relay.js';
 
@@ -67,4 +69,10 @@ export class ScriptedUpstream implements UpstreamTransport {
     if (this.received.some(until)) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ until, resolve }));
   }
+}
+
+/** After a test: the agent's loop stopped (its round finished), then its endpoint closed. */
+export async function stopAgent(agent: SyncAgent | undefined, endpoint: AgentEndpoint | undefined): Promise<void> {
+  await agent?.stop();
+  await endpoint?.close();
 }

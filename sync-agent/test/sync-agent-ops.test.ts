@@ -11,7 +11,7 @@ import { startAgentEndpoint, type AgentEndpoint } from '../src/agent/endpoint.js
 import { agentMetrics } from '../src/agent/metrics.js';
 import { SyncAgent, type AgentHealth } from '../src/agent/sync-agent.js';
 import { ClientTlsSource } from '../src/tls/index.js';
-import { ScriptedUpstream, submission, tempStore } from './agent-harness.js';
+import { ScriptedUpstream, stopAgent, submission, tempStore } from './agent-harness.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const POLL_NEVER = 600_000;
@@ -60,10 +60,8 @@ describe('SyncAgent operations: metrics, health, certificate alerts, logs', () =
     tls = new ClientTlsSource({ clientCert: join(pkiDir, 'client.pem'), clientKey: join(pkiDir, 'client-key.pem'), upstreamCa: join(pkiDir, 'ca.pem') }, { debounceMs: 50 });
   });
   afterEach(async () => {
-    await agent?.stop();
-    await endpoint?.close();
-    agent = undefined;
-    endpoint = undefined;
+    await stopAgent(agent, endpoint);
+    [agent, endpoint] = [undefined, undefined];
     tls.close();
     env.close();
     rmSync(pkiDir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { notifyAgent, type TransactionStore } from '@kiosk/store';
 import { startAgentEndpoint, type AgentEndpoint } from '../src/agent/endpoint.js';
 import { agentMetrics } from '../src/agent/metrics.js';
 import { SyncAgent } from '../src/agent/sync-agent.js';
-import { ScriptedUpstream, submission, tempStore } from './agent-harness.js';
+import { ScriptedUpstream, stopAgent, submission, tempStore } from './agent-harness.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 /** Ten minutes: a test that finishes did not wait for the poll. */
@@ -24,10 +24,8 @@ describe('SyncAgent over a real store', () => {
     store = env.store;
   });
   afterEach(async () => {
-    await agent?.stop();
-    await endpoint?.close();
-    agent = undefined;
-    endpoint = undefined;
+    await stopAgent(agent, endpoint);
+    [agent, endpoint] = [undefined, undefined];
     env.close();
   });
 
