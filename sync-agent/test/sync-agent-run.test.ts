@@ -39,17 +39,33 @@ describe('runAgent (what `kiosk-sync run` calls) with the configuration of a dev
 
   it('--once drains the outbox and returns; with a retry due after --max-wait it fails naming what waits', async () => {
     const city = new ScriptedUpstream('city');
-    const done = await runAgent({ config, log, once: true, transports: () => [city] });
+    // `until` that never comes: the test process's own SIGINT/SIGTERM stay untouched.
+    const never = new Promise<void>(() => undefined);
+    const done = await runAgent({ config, log, once: true, until: never, transports: () => [city] });
     expect(done).toMatchObject({ complete: true, counts: { delivered: 120 } });
 
     const store = TransactionStore.fromConfig(config.store);
     store.recordMany([submission(1, ['city'])]);
     store.close();
     const busy = new ScriptedUpstream('city', () => ({ status: 429, retryAfter: '600' }));
-    await expect(runAgent({ config, log, once: true, maxWaitMs: 1000, transports: () => [busy] })).rejects.toMatchObject({
+    await expect(runAgent({ config, log, once: true, until: never, maxWaitMs: 1000, transports: () => [busy] })).rejects.toMatchObject({
       code: 'SYNC_ONCE_INCOMPLETE',
       message: expect.stringContaining('city: 1 pending') as unknown,
     });
+  });
+
+  it('--once interrupted (SIGTERM) finishes the round in flight and fails naming what is left', async () => {
+    let interrupt!: () => void;
+    const until = new Promise<void>((resolve) => (interrupt = resolve));
+    const city = new ScriptedUpstream('city');
+    city.onSend = (_batch, call) => {
+      if (call === 0) interrupt();
+    };
+    await expect(runAgent({ config, log, once: true, until, transports: () => [city] })).rejects.toMatchObject({ code: 'SYNC_ONCE_INCOMPLETE', message: expect.stringContaining('delivered 50,') as unknown });
+    expect(city.received).toHaveLength(50);
+    const store = TransactionStore.fromConfig(config.store);
+    expect(store.outboxStatus().city).toMatchObject({ delivered: 50, pending: 70, inFlight: 0 });
+    store.close();
   });
 
   it('long-running: listens on loopback with a 0600 token, is woken by the kiosk, and on stop removes the token and closes the transports', async () => {

@@ -21,7 +21,7 @@ export interface RunAgentOptions {
   /** `--once`: deliver what is due, wait for retries due within `maxWaitMs`, then return. */
   once?: boolean;
   maxWaitMs?: number;
-  /** When the long-running agent stops; SIGINT or SIGTERM by default. */
+  /** When the agent stops (after the round in flight; `--once` then reports what is left); SIGINT or SIGTERM by default. */
   until?: Promise<void>;
   /** Terminal for the progress line. */
   tty?: NodeJS.WriteStream | undefined;
@@ -62,8 +62,10 @@ export async function runAgent(options: RunAgentOptions): Promise<OnceResult | u
   tls.on('reload-failed', (err) => log.error({ code: err.code }, 'new client certificate files are unusable; the previous set stays in use'));
   const detachProgress = reportProgress(agent, store, { log, tty: options.tty });
   let endpoint: AgentEndpoint | undefined;
+  const stopRequested = options.until ?? untilSignal();
   try {
     if (options.once) {
+      void stopRequested.then(() => agent.stop());
       const result = await agent.runOnce(options.maxWaitMs ?? DEFAULT_ONCE_MAX_WAIT_MS);
       log.info({ ...result.counts, remaining: result.remaining, stopped: result.stopped }, 'run --once finished');
       if (!result.complete) throw new KioskError('SYNC_ONCE_INCOMPLETE', summary(result), { details: { ...result } });
@@ -73,7 +75,7 @@ export async function runAgent(options: RunAgentOptions): Promise<OnceResult | u
     options.onListening?.(endpoint);
     agent.start();
     log.info({ upstreams: transports.map((t) => t.name) }, 'sync agent running');
-    await (options.until ?? untilSignal());
+    await stopRequested;
     log.info('stopping: the round in flight finishes first');
     await agent.stop();
     return undefined;
