@@ -136,6 +136,7 @@ describe('kiosk-sync status, dead-letters, retry', () => {
   it('--help names every command; run without transports in this build says so', async () => {
     const help = await cli(1, '--help');
     for (const command of ['run [--once]', 'status [--json]', 'dead-letters [--json]', 'retry ID | --all', 'policy']) expect(help.stdout).toContain(`kiosk-sync ${command}`);
+    for (const command of ['run', 'status', 'dead-letters', 'retry', 'policy']) expect(await cli(1, command, '--help')).toMatchObject({ code: 0, stdout: help.stdout });
     const run = await cli(1, 'run', '--once');
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('HTTPS upstream transports');

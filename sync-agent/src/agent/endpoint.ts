@@ -4,12 +4,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIP, type AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { KioskError, type Logger } from '@kiosk/common';
-import type { Registry } from 'prom-client';
+import type { AgentMetrics } from './metrics.js';
 import type { SyncAgent } from './sync-agent.js';
 
 export interface AgentEndpointOptions {
   agent: SyncAgent;
-  metrics: Registry;
+  metrics: AgentMetrics;
   /** Where the per-start notify token is written (mode 0600), for the kiosk to present. */
   tokenFile: string;
   /** 0 picks a free port (tests). */
@@ -61,7 +61,7 @@ export async function startAgentEndpoint(options: AgentEndpointOptions): Promise
       const health = options.agent.health();
       return send(res, health.status === 'ok' ? 200 : 503, 'application/json', JSON.stringify(health));
     }
-    if (req.method === 'GET' && path === '/metrics') return send(res, 200, options.metrics.contentType, await options.metrics.metrics());
+    if (req.method === 'GET' && path === '/metrics') return send(res, 200, options.metrics.contentType, await options.metrics.render());
     if (req.method === 'POST' && path === '/notify') {
       const presented = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (presented === undefined || !sameToken(presented, token)) {

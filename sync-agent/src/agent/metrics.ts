@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RoundCounts } from '../relay/relay.js';
 import type { ClientTlsSource } from '../tls/index.js';
-import { certificateState, type SyncAgent } from './sync-agent.js';
+import { certificateState, type AgentHealth, type SyncAgent } from './sync-agent.js';
 
 const COUNTERS: Array<[keyof RoundCounts, string, string]> = [
   ['delivered', 'kiosk_sync_delivered_total', 'Deliveries the upstream acknowledged and the store marked delivered.'],
@@ -15,7 +15,14 @@ const COUNTERS: Array<[keyof RoundCounts, string, string]> = [
  * move with the relay's rounds; the outbox gauges are read from the store at scrape time, so they are right even
  * when another agent or `kiosk-sync retry` changed the outbox.
  */
-export function agentMetrics(agent: SyncAgent, tls?: ClientTlsSource): Registry {
+export interface AgentMetrics {
+  registry: Registry;
+  contentType: string;
+  /** The exposition text, the outbox read once for all its gauges. */
+  render(): Promise<string>;
+}
+
+export function agentMetrics(agent: SyncAgent, tls?: ClientTlsSource): AgentMetrics {
   const registry = new Registry();
   const counters = COUNTERS.map(([key, name, help]) => [key, new Counter({ name, help, labelNames: ['upstream'], registers: [registry] })] as const);
   agent.relay.on('round', ({ upstream, counts }) => {
@@ -24,7 +31,10 @@ export function agentMetrics(agent: SyncAgent, tls?: ClientTlsSource): Registry 
   const rounds = new Histogram({ name: 'kiosk_sync_round_duration_seconds', help: 'Duration of one delivery round (all upstreams at once).', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] });
   agent.on('round', ({ durationMs }) => rounds.observe(durationMs / 1000));
 
-  const outbox = (name: string, help: string, pick: (s: ReturnType<SyncAgent['health']>['upstreams'][string]) => number | undefined): Gauge => {
+  // One store read per scrape (render), not one per gauge: prom-client collects each gauge separately.
+  let scrape: AgentHealth | undefined;
+  const health = (): AgentHealth => scrape ?? agent.health();
+  const outbox = (name: string, help: string, pick: (s: AgentHealth['upstreams'][string]) => number | undefined): Gauge => {
     const gauge: Gauge = new Gauge({
       name,
       help,
@@ -32,7 +42,7 @@ export function agentMetrics(agent: SyncAgent, tls?: ClientTlsSource): Registry 
       registers: [registry],
       collect() {
         gauge.reset();
-        for (const [upstream, s] of Object.entries(agent.health().upstreams)) {
+        for (const [upstream, s] of Object.entries(health().upstreams)) {
           const value = pick(s);
           if (value !== undefined) gauge.set({ upstream }, value);
         }
@@ -56,5 +66,16 @@ export function agentMetrics(agent: SyncAgent, tls?: ClientTlsSource): Registry 
       },
     });
   }
-  return registry;
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: async () => {
+      scrape = agent.health();
+      try {
+        return await registry.metrics();
+      } finally {
+        scrape = undefined;
+      }
+    },
+  };
 }

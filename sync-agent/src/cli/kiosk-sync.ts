@@ -177,10 +177,19 @@ async function retry(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `kiosk-sync COMMAND --help` prints the help (one text covers every command) instead of a usage error. */
+function withHelp(command: (args: string[]) => Promise<number>): (args: string[]) => Promise<number> {
+  return async (args) => {
+    if (!args.includes('--help') && !args.includes('-h')) return command(args);
+    out(HELP);
+    return 0;
+  };
+}
+
 runCommands('kiosk-sync', HELP, {
-  run,
-  status,
-  'dead-letters': deadLetterList,
-  retry,
-  policy: policy,
+  run: withHelp(run),
+  status: withHelp(status),
+  'dead-letters': withHelp(deadLetterList),
+  retry: withHelp(retry),
+  policy: withHelp(policy),
 });
