@@ -47,7 +47,7 @@ const claimDueSql = (order: 'ASC' | 'DESC'): string => `SELECT o.id, o.transacti
 
 export const CLAIM_DUE_SQL = claimDueSql('ASC');
 /** Both orders walk the partial index outbox_due (pending rows only), one forwards, one backwards. */
-const CLAIM_NEWEST_SQL = claimDueSql('DESC');
+export const CLAIM_NEWEST_SQL = claimDueSql('DESC');
 
 interface DueRow {
   id: number;

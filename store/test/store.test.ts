@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
 import type { NewTransaction, TransactionStatus, TransactionStore } from '@kiosk/store';
-import { CLAIM_DUE_SQL } from '../src/outbox.js';
+import { CLAIM_DUE_SQL, CLAIM_NEWEST_SQL } from '../src/outbox.js';
 import { PERSONA_A, PERSONA_B, codeOf, openTempStore, submission, tempStoreDir } from './helpers/temp-store.js';
 
 let dir: ReturnType<typeof tempStoreDir>;
@@ -423,11 +423,16 @@ describe('claimDue order', () => {
     expect(store.nextDueAt(['city'])).toBe(clock + 5_000);
   });
 
-  it('uses the pending-order index for the older-pending probe (no scan of delivered history)', () => {
+  it.each([
+    ['oldest first', CLAIM_DUE_SQL],
+    ['newest first', CLAIM_NEWEST_SQL],
+  ])('%s: walks the due index without a sort and uses the pending-order index for the older-pending probe (no scan of delivered history)', (_order, query) => {
     const plan = store.db
-      .prepare(`EXPLAIN QUERY PLAN ${CLAIM_DUE_SQL}`)
+      .prepare(`EXPLAIN QUERY PLAN ${query}`)
       .all({ now: clock, upstream: null, limit: 20 }) as Array<{ detail: string }>;
     const text = plan.map((p) => p.detail).join('\n');
+    expect(text).toMatch(/SEARCH o USING INDEX outbox_due/);
+    expect(text).not.toMatch(/TEMP B-TREE/);
     expect(text).toMatch(/SEARCH e USING INDEX outbox_pending_order \(aggregate=\? AND upstream=\? AND aggregate_seq<\?\)/);
     expect(text).not.toMatch(/SCAN e\b/);
   });
