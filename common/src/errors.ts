@@ -77,6 +77,8 @@ export const ERROR_CODES = {
   SYNC_UPSTREAM_CERT_EXPIRED: 'The upstream server certificate has expired or is not valid yet.',
   SYNC_CLIENT_CERT_REJECTED: "The upstream server refused the device's client certificate (details.alert: bad certificate, unknown CA, revoked, expired, required).",
   SYNC_TLS_PROTOCOL: 'No common TLS version or cipher with the upstream server: it offers less than TLS 1.2.',
+  SYNC_AGENT_ENDPOINT: "The sync agent's local endpoint could not start: it binds loopback (127.0.0.1, ::1) only, or the port (sync.agent.port) is taken.",
+  SYNC_ONCE_INCOMPLETE: '`kiosk-sync run --once` ended with deliveries still pending (a stopped upstream, or retries due later than --max-wait); the summary names them.',
   SYNC_TLS_FAILED: 'A TLS connection to an upstream server failed for another reason (details.openssl names it).',
   SYNC_LOOKUP_TIMEOUT: 'The live BHYT card lookup got no complete answer within sync.upstreams.bhyt-check.timeoutMs.',
   SYNC_LOOKUP_UNREACHABLE: 'The live BHYT card lookup could not reach the gateway (connection refused or reset, DNS, network down).',

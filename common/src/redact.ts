@@ -32,8 +32,11 @@ export function isSensitiveKey(key: string): boolean {
 // 12-digit personal ID numbers and 9-digit old ID (CMND) / document numbers, not part of a longer digit run.
 const ID_NUMBER_PATTERN = /(?<!\d)(\d{12}|\d{9})(?!\d)/g;
 
+// A URL's query string: some gateways (the BHYT check's among them) carry credentials or ID numbers there.
+const URL_QUERY_PATTERN = /\b([a-z][a-z0-9+.-]*:\/\/[^\s?#]*)\?[^\s#]*/gi;
+
 export function scrubText(text: string): string {
-  return text.replace(ID_NUMBER_PATTERN, REDACTED);
+  return text.replace(URL_QUERY_PATTERN, `$1?${REDACTED}`).replace(ID_NUMBER_PATTERN, REDACTED);
 }
 
 /** Returns a copy of `value` with sensitive keys replaced and ID-shaped numbers scrubbed from strings. */

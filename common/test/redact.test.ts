@@ -27,6 +27,12 @@ describe('redactDeep', () => {
     expect(out).toEqual({ kind: 'card-read', holder: { fullName: REDACTED, id_number: REDACTED, sex: 'M' }, list: [{ dateOfBirth: REDACTED }] });
   });
 
+  it('masks URL query strings (gateways put credentials there) and keeps the scheme, host and path', () => {
+    expect(scrubText('GET https://bhyt.example.vn/api/check?user=kiosk&pass=s3cret failed')).toBe(`GET https://bhyt.example.vn/api/check?${REDACTED} failed`);
+    expect(scrubText('see http://127.0.0.1:7480/health?x=1#top')).toBe(`see http://127.0.0.1:7480/health?${REDACTED}#top`);
+    expect(scrubText('no query: https://city.example/dossiers and why?')).toBe('no query: https://city.example/dossiers and why?');
+  });
+
   it('scrubs 12- and 9-digit ID numbers from free text but not longer or shorter digit runs', () => {
     expect(scrubText(`id ${ID12} old ${OLD_ID} ok`)).toBe(`id ${REDACTED} old ${REDACTED} ok`);
     expect(scrubText('sequence 1234567890123 port 8470')).toBe('sequence 1234567890123 port 8470');

@@ -5,4 +5,5 @@ export type { DueDelivery, ClaimOptions, BatchMarkResult, DeadLetter, DeliveredK
 export type { EraseResult } from './retention.js';
 export type { AuditCheckpoint, AuditProblem, AuditReport, VerifyAuditOptions } from './audit-log.js';
 export type { JsonValue, Verdict } from './field-guard.js';
+export { notifyAgent, type AgentEndpoint, type NotifyAgentOptions } from './agent-notify.js';
 export { SCHEMA_VERSION, MIGRATIONS } from './migrations/index.js';

@@ -27,17 +27,27 @@ export interface ClaimOptions {
   leaseMs?: number;
   /** Only this upstream's deliveries. */
   upstream?: string;
+  /**
+   * Newest due first: the agent alternates with the default (oldest first), so a delivery recorded during a long
+   * backlog drain goes out within a round or two instead of after the whole backlog. FIFO per aggregate still holds:
+   * only each aggregate's oldest pending delivery is ever due.
+   */
+  newestFirst?: boolean;
 }
 
 /** Due = pending, its time come, not leased, and no older pending delivery of its aggregate to its upstream. */
-export const CLAIM_DUE_SQL = `SELECT o.id, o.transaction_id, o.upstream, o.idempotency_key, o.aggregate, o.aggregate_seq, o.attempts, o.payload
+const claimDueSql = (order: 'ASC' | 'DESC'): string => `SELECT o.id, o.transaction_id, o.upstream, o.idempotency_key, o.aggregate, o.aggregate_seq, o.attempts, o.payload
    FROM outbox o
    WHERE o.delivered_at IS NULL AND o.dead_letter = 0 AND o.next_attempt_at <= @now
      AND (o.claimed_until IS NULL OR o.claimed_until <= @now)
      AND (@upstream IS NULL OR o.upstream = @upstream)
      AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.aggregate = o.aggregate AND e.upstream = o.upstream AND e.aggregate_seq < o.aggregate_seq AND e.delivered_at IS NULL AND e.dead_letter = 0)
-   ORDER BY o.next_attempt_at, o.id
+   ORDER BY o.next_attempt_at ${order}, o.id ${order}
    LIMIT @limit`;
+
+export const CLAIM_DUE_SQL = claimDueSql('ASC');
+/** Both orders walk the partial index outbox_due (pending rows only), one forwards, one backwards. */
+export const CLAIM_NEWEST_SQL = claimDueSql('DESC');
 
 interface DueRow {
   id: number;
@@ -53,7 +63,7 @@ interface DueRow {
 export function claimDue(ctx: StoreContext, options: ClaimOptions = {}): DueDelivery[] {
   const rows = writeTransaction(ctx.db, 'cannot claim deliveries', () => {
     const now = ctx.now();
-    const due = sql(ctx.db, CLAIM_DUE_SQL).all({ now, upstream: options.upstream ?? null, limit: options.limit ?? 20 }) as DueRow[];
+    const due = sql(ctx.db, options.newestFirst ? CLAIM_NEWEST_SQL : CLAIM_DUE_SQL).all({ now, upstream: options.upstream ?? null, limit: options.limit ?? 20 }) as DueRow[];
     const lease = sql(ctx.db, 'UPDATE outbox SET claimed_until = ? WHERE id = ?');
     for (const r of due) lease.run(now + (options.leaseMs ?? 60_000), r.id);
     return due;
@@ -180,6 +190,19 @@ export function markRetryBatch(ctx: StoreContext, ids: readonly number[], error:
   return writeTransaction(ctx.db, 'cannot schedule the retries', () => markEach(ctx, ids, (id) => retry(ctx, id, error, nextAttemptAt)));
 }
 
+/**
+ * Ends the claims on deliveries that were not delivered after all because their upstream refused the agent's
+ * credentials: no attempt is spent, and they are due again as soon as the upstream is resumed (a new certificate),
+ * not only when the lease runs out. Delivered or dead-lettered ones are left as they are.
+ */
+export function releaseClaims(ctx: StoreContext, ids: readonly number[]): void {
+  assertIds(ids);
+  writeTransaction(ctx.db, 'cannot release the claims', () => {
+    const release = sql(ctx.db, 'UPDATE outbox SET claimed_until = NULL WHERE id = ? AND delivered_at IS NULL AND dead_letter = 0');
+    for (const id of ids) release.run(id);
+  });
+}
+
 /** The upstream refused for good (or attempts ran out): set aside for a person to look at; later ones proceed. */
 export function markDeadLetter(ctx: StoreContext, id: number, error: string): void {
   changeOne(ctx, 'cannot dead-letter the delivery', id, unlessPending(id), (row, now) => {
@@ -202,13 +225,28 @@ export interface UpstreamOutboxStatus {
   oldestPendingAgeMs: number | null;
 }
 
+/**
+ * When the next delivery to one of `upstreams` comes due (its retry time, or its lease running out), or null when
+ * none is pending: how long the agent may sleep. A delivery behind an older one of its aggregate waits for that one,
+ * whose time is in the minimum too.
+ */
+export function nextDueAt(ctx: StoreContext, upstreams: readonly string[]): number | null {
+  const row = sql(
+    ctx.db,
+    `SELECT min(max(o.next_attempt_at, coalesce(o.claimed_until, 0))) AS at FROM outbox o
+     WHERE o.delivered_at IS NULL AND o.dead_letter = 0 AND o.upstream IN (SELECT value FROM json_each(@upstreams))
+       AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.aggregate = o.aggregate AND e.upstream = o.upstream AND e.aggregate_seq < o.aggregate_seq AND e.delivered_at IS NULL AND e.dead_letter = 0)`,
+  ).get({ upstreams: JSON.stringify(upstreams) }) as { at: number | null };
+  return row.at;
+}
+
 export function outboxStatus(ctx: StoreContext): Record<string, UpstreamOutboxStatus> {
   const now = ctx.now();
   const rows = sql(
     ctx.db,
     `SELECT o.upstream,
             sum(o.delivered_at IS NULL AND o.dead_letter = 0) AS pending,
-            sum(o.delivered_at IS NULL AND o.dead_letter = 0 AND o.claimed_until > @now) AS in_flight,
+            sum(o.delivered_at IS NULL AND o.dead_letter = 0 AND coalesce(o.claimed_until, 0) > @now) AS in_flight,
             sum(o.delivered_at IS NOT NULL) AS delivered,
             sum(o.dead_letter = 1) AS dead,
             (SELECT t.created_at FROM outbox p JOIN transactions t ON t.id = p.transaction_id

@@ -16,7 +16,9 @@ import {
   markDeliveredBatch,
   markRetry,
   markRetryBatch,
+  nextDueAt,
   outboxStatus,
+  releaseClaims,
   requeueDelivered,
   retryAllDeadLetters,
   retryDeadLetter,
@@ -206,6 +208,16 @@ export class TransactionStore {
   }
 
   /** Per upstream: pending, in flight, delivered, dead-lettered, oldest pending. */
+  /** Claimed deliveries not sent after all (credentials refused): due again at once, no attempt spent. */
+  releaseClaims(ids: readonly number[]): void {
+    releaseClaims(this.#ctx, ids);
+  }
+
+  /** When the next delivery to one of `upstreams` comes due (retry time or lease end); null when none is pending. */
+  nextDueAt(upstreams: readonly string[]): number | null {
+    return nextDueAt(this.#ctx, upstreams);
+  }
+
   outboxStatus(): Record<string, UpstreamOutboxStatus> {
     return outboxStatus(this.#ctx);
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
 import type { NewTransaction, TransactionStatus, TransactionStore } from '@kiosk/store';
-import { CLAIM_DUE_SQL } from '../src/outbox.js';
+import { CLAIM_DUE_SQL, CLAIM_NEWEST_SQL } from '../src/outbox.js';
 import { PERSONA_A, PERSONA_B, codeOf, openTempStore, submission, tempStoreDir } from './helpers/temp-store.js';
 
 let dir: ReturnType<typeof tempStoreDir>;
@@ -420,11 +420,39 @@ describe('claimDue order', () => {
     expect(store.claimDue({ limit: 10 }).map((d) => [d.upstream, d.aggregateSeq])).toEqual([['city', 3]]);
   });
 
-  it('uses the pending-order index for the older-pending probe (no scan of delivered history)', () => {
+  it('newestFirst claims the most recent due deliveries; either order hands out only the head of each aggregate', () => {
+    const ids = ['a', 'b', 'c'].map((aggregate) => store.recordTransaction({ ...submission(PERSONA_A), deliveries: [{ upstream: 'dvc', aggregate, payload: { n: 1 } }] }).deliveries[0]!.id);
+    dossier(2, ['city']);
+    expect(store.claimDue({ upstream: 'dvc', limit: 2, newestFirst: true, leaseMs: 1 }).map((d) => d.id)).toEqual([ids[2], ids[1]]);
+    expect(store.claimDue({ upstream: 'dvc', limit: 2, leaseMs: 1 }).map((d) => d.id)).toEqual([ids[0]]);
+    expect(store.claimDue({ upstream: 'city', newestFirst: true }).map((d) => d.aggregateSeq)).toEqual([1]);
+  });
+
+  it('nextDueAt: the earliest retry or lease end among aggregate heads of the upstreams named; releaseClaims makes them due now', () => {
+    dossier(2, ['city']);
+    expect(store.outboxStatus().city).toMatchObject({ pending: 2, inFlight: 0 }); // never claimed: 0, not null
+    expect(store.nextDueAt(['city'])).toBe(clock);
+    expect(store.nextDueAt(['other'])).toBeNull();
+    const [head] = store.claimDue({ upstream: 'city', leaseMs: 60_000 });
+    // The second of the dossier waits behind its head: only the head's lease counts.
+    expect(store.nextDueAt(['city'])).toBe(clock + 60_000);
+    store.releaseClaims([head!.id]);
+    expect(store.nextDueAt(['city'])).toBe(clock);
+    expect(store.claimDue({ upstream: 'city' }).map((d) => [d.id, d.attempts])).toEqual([[head!.id, 0]]);
+    store.markRetry(head!.id, 'HTTP 503', clock + 5_000);
+    expect(store.nextDueAt(['city'])).toBe(clock + 5_000);
+  });
+
+  it.each([
+    ['oldest first', CLAIM_DUE_SQL],
+    ['newest first', CLAIM_NEWEST_SQL],
+  ])('%s: walks the due index without a sort and uses the pending-order index for the older-pending probe (no scan of delivered history)', (_order, query) => {
     const plan = store.db
-      .prepare(`EXPLAIN QUERY PLAN ${CLAIM_DUE_SQL}`)
+      .prepare(`EXPLAIN QUERY PLAN ${query}`)
       .all({ now: clock, upstream: null, limit: 20 }) as Array<{ detail: string }>;
     const text = plan.map((p) => p.detail).join('\n');
+    expect(text).toMatch(/SEARCH o USING INDEX outbox_due/);
+    expect(text).not.toMatch(/TEMP B-TREE/);
     expect(text).toMatch(/SEARCH e USING INDEX outbox_pending_order \(aggregate=\? AND upstream=\? AND aggregate_seq<\?\)/);
     expect(text).not.toMatch(/SCAN e\b/);
   });

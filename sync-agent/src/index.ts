@@ -4,3 +4,4 @@ export { loadClientTls, ClientTlsSource, classifyTlsError, type ClientTls, type 
 export * from './contracts/index.js';
 export { Reconciler, type ReconcilerOptions, type ReconcileResult, type ReconcileStorePort, type ReconcileTransport } from './relay/reconciler.js';
 export * from './transport/index.js';
+export * from './agent/index.js';

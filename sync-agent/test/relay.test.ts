@@ -95,7 +95,7 @@ describe('Relay over a real store', () => {
     expect(store.stats().outbox).toMatchObject({ pending: 0, delivered: 1, deadLetter: 1 });
   });
 
-  it('401 stops that upstream with an alert and spends no attempt; the same dossier goes on to the others; resume after the lease delivers it', async () => {
+  it('401 stops that upstream with an alert and spends no attempt; the same dossier goes on to the others; resume delivers it', async () => {
     store.recordTransaction(submission(CITIZENS[0]!, 0, ['city', 'population']));
     let certificateRenewed = false;
     const city = new ScriptedUpstream('city', () => (certificateRenewed ? { status: 201 } : { status: 401, error: 'client certificate revoked' }));
@@ -126,6 +126,7 @@ describe('Relay over a real store', () => {
       },
       markRetry: (id, e, at) => store.markRetry(id, e, at),
       markDeadLetter: (id, e) => store.markDeadLetter(id, e),
+      releaseClaims: (ids) => store.releaseClaims(ids),
     };
     const hospital = new ScriptedUpstream('hospital');
     const relay = new Relay({ store: flaky, upstreams: [hospital], log, now, leaseMs: 60_000 });

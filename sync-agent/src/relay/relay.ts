@@ -10,6 +10,8 @@ export interface OutboxPort {
   markDeliveredBatch(ids: readonly number[], receipts?: ReadonlyMap<number, string>): BatchMarkResult;
   markRetry(id: number, error: string, nextAttemptAt: number): void;
   markDeadLetter(id: number, error: string): void;
+  /** Claims ended without an attempt (the upstream refused our credentials): due again when it is resumed. */
+  releaseClaims(ids: readonly number[]): void;
 }
 
 /**
@@ -92,9 +94,9 @@ export class Relay extends EventEmitter<RelayEvents> {
     if (this.health.has(upstream)) this.health.set(upstream, { state: 'ok' });
   }
 
-  /** One batch per healthy upstream, all upstreams at once. */
-  async round(): Promise<RoundCounts> {
-    const counts = await Promise.all(this.options.upstreams.filter((u) => this.health.get(u.name)?.state === 'ok').map((u) => this.roundFor(u)));
+  /** One batch per healthy upstream, all upstreams at once; `newestFirst` claims the most recent due deliveries (fairness). */
+  async round(order: Pick<ClaimOptions, 'newestFirst'> = {}): Promise<RoundCounts> {
+    const counts = await Promise.all(this.options.upstreams.filter((u) => this.health.get(u.name)?.state === 'ok').map((u) => this.roundFor(u, order.newestFirst ?? false)));
     return counts.reduce(add, zero());
   }
 
@@ -109,8 +111,8 @@ export class Relay extends EventEmitter<RelayEvents> {
     }
   }
 
-  private async roundFor(upstream: UpstreamTransport): Promise<RoundCounts> {
-    const batch = this.options.store.claimDue({ upstream: upstream.name, limit: this.batchSize, leaseMs: this.leaseMs });
+  private async roundFor(upstream: UpstreamTransport, newestFirst: boolean): Promise<RoundCounts> {
+    const batch = this.options.store.claimDue({ upstream: upstream.name, limit: this.batchSize, leaseMs: this.leaseMs, newestFirst });
     const counts = zero();
     if (batch.length === 0) return counts;
     let answers: UpstreamAnswer[];
@@ -118,20 +120,24 @@ export class Relay extends EventEmitter<RelayEvents> {
       answers = await upstream.send(batch);
     } catch (err) {
       // A transport that throws instead of answering is a bug there; the claims run out and the batch goes again.
-      this.options.log.error({ err, upstream: upstream.name }, 'upstream transport failed');
+      // Its message may quote a payload: the log gets the error's type and code only.
+      this.options.log.error({ upstream: upstream.name, error: err instanceof Error ? err.name : typeof err, code: isKioskError(err) ? err.code : undefined }, 'upstream transport failed');
       throw err;
     }
     if (answers.length !== batch.length) throw new RangeError(`${upstream.name} answered ${answers.length} deliveries of ${batch.length}`);
     const delivered: number[] = [];
     const receipts = new Map<number, string>();
+    const refused: number[] = [];
     batch.forEach((delivery, i) => {
       const answer = answers[i]!;
       const outcome = classifyAnswer(answer, this.now());
+      if (outcome.kind === 'reauthenticate') refused.push(delivery.id);
       if (outcome.kind !== 'delivered') return this.settle(upstream.name, delivery, outcome, counts);
       delivered.push(delivery.id);
       if (answer.receipt !== undefined) receipts.set(delivery.id, answer.receipt);
     });
     this.bookDelivered(upstream.name, delivered, receipts, counts);
+    this.releaseRefused(upstream.name, refused, counts);
     this.emit('round', { upstream: upstream.name, counts });
     return counts;
   }
@@ -146,6 +152,18 @@ export class Relay extends EventEmitter<RelayEvents> {
       if (!isKioskError(err)) throw err;
       counts.bookkeepingFailed += ids.length;
       this.options.log.warn({ upstream, code: err.code, deliveries: ids.length }, 'deliveries acknowledged, local bookkeeping failed: they go again after their lease');
+    }
+  }
+
+  /** Deliveries refused for our credentials go back unclaimed, so a resume sends them at once. */
+  private releaseRefused(upstream: string, ids: number[], counts: RoundCounts): void {
+    if (ids.length === 0) return;
+    try {
+      this.options.store.releaseClaims(ids);
+    } catch (err) {
+      if (!isKioskError(err)) throw err;
+      counts.bookkeepingFailed += ids.length;
+      this.options.log.warn({ upstream, code: err.code, deliveries: ids.length }, 'claims not released: the deliveries wait for their lease');
     }
   }
 
@@ -176,10 +194,11 @@ export class Relay extends EventEmitter<RelayEvents> {
           counts.deadLettered += 1;
           return;
         case 'reauthenticate':
-          // No attempt is spent: the claim runs out, and the delivery waits for the new certificate.
+          // No attempt is spent: the claim is released (releaseRefused), and the delivery waits for the new certificate.
           if (this.health.get(upstream)?.state === 'ok') {
             this.health.set(upstream, { state: 'stopped', reason: outcome.reason, since: this.now() });
-            log.error({ upstream, reason: outcome.reason, code: outcome.code }, 'upstream refused our credentials or is not the server we pin: stopped until a new certificate');
+            // The log gets the status or TLS code only: the upstream's text after it may quote personal data (the alert keeps it).
+            log.error({ upstream, status: outcome.reason.split(':')[0], code: outcome.code }, 'upstream refused our credentials or is not the server we pin: stopped until a new certificate');
             this.emit('alert', { upstream, reason: outcome.reason, ...(outcome.code === undefined ? {} : { code: outcome.code }) });
           }
           return;
