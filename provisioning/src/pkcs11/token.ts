@@ -1,5 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import * as pkcs11js from 'pkcs11js';
+// Default import: under plain Node ESM the addon's constants are not named exports (tsx and vitest hid that).
+import pkcs11js from 'pkcs11js';
+import type * as P11 from 'pkcs11js';
 import { KioskError } from '@kiosk/common';
 
 /** Debian's SoftHSM2; a TPM-backed token (tpm2-pkcs11) is another module path with the same calls. */
@@ -52,12 +54,12 @@ function ecPointBytes(ecPoint: Buffer): Buffer {
  * on the token; only public keys come out. Keys are found by CKA_LABEL.
  */
 export class Pkcs11Token {
-  readonly #lib: pkcs11js.PKCS11;
+  readonly #lib: P11.PKCS11;
   readonly #session: Buffer;
   readonly #ownsInit: boolean;
   readonly description: string;
 
-  private constructor(lib: pkcs11js.PKCS11, session: Buffer, ownsInit: boolean, description: string) {
+  private constructor(lib: P11.PKCS11, session: Buffer, ownsInit: boolean, description: string) {
     this.#lib = lib;
     this.#session = session;
     this.#ownsInit = ownsInit;
@@ -225,8 +227,8 @@ export class Pkcs11Token {
     }
   }
 
-  #gcm(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
-    const parameter: pkcs11js.AesGCM = { type: pkcs11js.CK_PARAMS_AES_GCM, iv, aad, ivBits: iv.length * 8, tagBits: GCM_TAG_BITS };
+  #gcm(iv: Buffer, aad: Buffer): P11.Mechanism {
+    const parameter: P11.AesGCM = { type: pkcs11js.CK_PARAMS_AES_GCM, iv, aad, ivBits: iv.length * 8, tagBits: GCM_TAG_BITS };
     return { mechanism: pkcs11js.CKM_AES_GCM, parameter };
   }
 

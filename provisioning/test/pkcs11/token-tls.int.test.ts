@@ -1,23 +1,20 @@
-import 'reflect-metadata'; // before @peculiar/x509 (tsyringe)
 import { execFileSync } from 'node:child_process';
-import { randomBytes, verify, webcrypto, X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { verify, X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
-import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
 import { syncPki } from '@kiosk/fixtures';
 import { loadTokenClientTls, type TokenClientTlsOptions } from '@kiosk/sync-agent';
-import { createTokenCsr, Pkcs11Token } from '../../src/pkcs11/index.js';
-import { tempToken, type TempToken } from './softhsm.js';
+import { Pkcs11Token } from '../../src/pkcs11/index.js';
+import { enrolTokenKey, tempToken, type TempToken } from './softhsm.js';
 
 const DEVICE_KEY = 'kiosk-device';
 const OTHER_KEY = 'kiosk-other';
 const pki = syncPki();
 
 let token: TempToken;
-let csrPem: string;
 let certPath: string;
 let caPath: string;
 
@@ -35,38 +32,13 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((name) => join(dir, name)).filter((path) => statSync(path).isFile());
 }
 
-/** The device CA of the fixtures signs the CSR's key, as the development CA will: in memory, no key file. */
-async function issueFromCsr(csr: x509.Pkcs10CertificateRequest): Promise<string> {
-  const caCert = new x509.X509Certificate(pki.deviceCa.certificate);
-  const caDer = Buffer.from(pki.deviceCa.privateKey.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
-  const signingKey = await webcrypto.subtle.importKey('pkcs8', caDer, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomBytes(8).toString('hex').replace(/^./, '1'),
-    subject: csr.subject,
-    issuer: caCert.subject,
-    notBefore: new Date('2025-01-01T00:00:00Z'),
-    notAfter: new Date('2040-01-01T00:00:00Z'),
-    publicKey: csr.publicKey,
-    signingKey,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
-  });
-  return cert.toString('pem');
-}
-
 beforeAll(async () => {
   token = tempToken();
   const session = Pkcs11Token.open({ module: token.module, tokenLabel: token.tokenLabel, pin: token.pin });
   try {
     session.generateP256(DEVICE_KEY, Buffer.from([1]));
     session.generateP256(OTHER_KEY, Buffer.from([2]));
-    const csr = await createTokenCsr(session, { keyLabel: DEVICE_KEY, subject: 'CN=KIOSK-TEST-0001, OU=HCM-Q1, O=CCCD kiosk fleet (TEST), C=VN' });
-    csrPem = csr.toString('pem');
-    writeFileSync(join(token.dir, 'device.csr'), csrPem);
-    certPath = join(token.dir, 'device.crt');
-    caPath = join(token.dir, 'upstream-ca.crt');
-    writeFileSync(certPath, await issueFromCsr(csr));
-    writeFileSync(caPath, pki.serverCa.certificate);
+    ({ certPath, caPath } = await enrolTokenKey(token, session, DEVICE_KEY, pki));
   } finally {
     // The engine initialises the module for itself below; this process's own session must be gone by then.
     session.close();
