@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isKioskError } from '@kiosk/common';
 import { PIN_ENV, readPin } from '../../src/pkcs11/pin.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiosk-pin-'));
@@ -14,15 +13,6 @@ function pinFile(name: string, text: string, mode = 0o600): string {
   return path;
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return isKioskError(err) ? err.code : `untyped: ${String(err)}`;
-  }
-  return undefined;
-}
-
 describe('readPin', () => {
   it('reads a 0600 file verbatim, or the environment when no file is configured', () => {
     expect(readPin(pinFile('ok.pin', '2468'), {})).toBe('2468');
@@ -30,12 +20,12 @@ describe('readPin', () => {
   });
 
   it('refuses a file others may read, a missing, empty or multi-line file, and no PIN at all, with PKCS11_PIN_UNAVAILABLE', () => {
-    expect(codeOf(() => readPin(pinFile('open.pin', '2468', 0o644), {}))).toBe('PKCS11_PIN_UNAVAILABLE');
-    expect(codeOf(() => readPin(pinFile('group.pin', '2468', 0o640), {}))).toBe('PKCS11_PIN_UNAVAILABLE');
-    expect(codeOf(() => readPin(join(dir, 'missing.pin'), {}))).toBe('PKCS11_PIN_UNAVAILABLE');
-    expect(codeOf(() => readPin(pinFile('empty.pin', ''), {}))).toBe('PKCS11_PIN_UNAVAILABLE');
+    expect(() => readPin(pinFile('open.pin', '2468', 0o644), {})).toThrow(expect.objectContaining({ code: 'PKCS11_PIN_UNAVAILABLE' }));
+    expect(() => readPin(pinFile('group.pin', '2468', 0o640), {})).toThrow(expect.objectContaining({ code: 'PKCS11_PIN_UNAVAILABLE' }));
+    expect(() => readPin(join(dir, 'missing.pin'), {})).toThrow(expect.objectContaining({ code: 'PKCS11_PIN_UNAVAILABLE' }));
+    expect(() => readPin(pinFile('empty.pin', ''), {})).toThrow(expect.objectContaining({ code: 'PKCS11_PIN_UNAVAILABLE' }));
     // The TLS engine reads the file verbatim: a newline would be part of its PIN and fail its login.
-    expect(codeOf(() => readPin(pinFile('newline.pin', '2468\n'), {}))).toBe('PKCS11_PIN_UNAVAILABLE');
-    expect(codeOf(() => readPin(undefined, {}))).toBe('PKCS11_PIN_UNAVAILABLE');
+    expect(() => readPin(pinFile('newline.pin', '2468\n'), {})).toThrow(expect.objectContaining({ code: 'PKCS11_PIN_UNAVAILABLE' }));
+    expect(() => readPin(undefined, {})).toThrow(expect.objectContaining({ code: 'PKCS11_PIN_UNAVAILABLE' }));
   });
 });

@@ -4,7 +4,6 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isKioskError } from '@kiosk/common';
 import { syncPki } from '@kiosk/fixtures';
 import { loadTokenClientTls, type TokenClientTlsOptions } from '@kiosk/sync-agent';
 import { Pkcs11Token } from '../../src/pkcs11/index.js';
@@ -17,15 +16,6 @@ const pki = syncPki();
 let token: TempToken;
 let certPath: string;
 let caPath: string;
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return isKioskError(err) ? err.code : `untyped: ${String(err)}`;
-  }
-  return undefined;
-}
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
@@ -71,12 +61,12 @@ describe('device key generated in a SoftHSM2 token', () => {
   });
 
   it('wrong PIN, unknown token and missing key are typed errors', () => {
-    expect(codeOf(() => Pkcs11Token.open({ module: token.module, tokenLabel: token.tokenLabel, pin: '000000' }))).toBe('PKCS11_LOGIN_FAILED');
-    expect(codeOf(() => Pkcs11Token.open({ module: token.module, tokenLabel: 'no-such-token', pin: token.pin }))).toBe('PKCS11_MODULE_UNAVAILABLE');
-    expect(codeOf(() => Pkcs11Token.open({ module: join(token.dir, 'missing.so'), tokenLabel: token.tokenLabel, pin: token.pin }))).toBe('PKCS11_MODULE_UNAVAILABLE');
+    expect(() => Pkcs11Token.open({ module: token.module, tokenLabel: token.tokenLabel, pin: '000000' })).toThrow(expect.objectContaining({ code: 'PKCS11_LOGIN_FAILED' }));
+    expect(() => Pkcs11Token.open({ module: token.module, tokenLabel: 'no-such-token', pin: token.pin })).toThrow(expect.objectContaining({ code: 'PKCS11_MODULE_UNAVAILABLE' }));
+    expect(() => Pkcs11Token.open({ module: join(token.dir, 'missing.so'), tokenLabel: token.tokenLabel, pin: token.pin })).toThrow(expect.objectContaining({ code: 'PKCS11_MODULE_UNAVAILABLE' }));
     const session = Pkcs11Token.open({ module: token.module, tokenLabel: token.tokenLabel, pin: token.pin });
     try {
-      expect(codeOf(() => session.signEcdsaSha256('no-such-key', Buffer.from('x')))).toBe('PKCS11_KEY_NOT_FOUND');
+      expect(() => session.signEcdsaSha256('no-such-key', Buffer.from('x'))).toThrow(expect.objectContaining({ code: 'PKCS11_KEY_NOT_FOUND' }));
     } finally {
       session.close();
     }
@@ -136,7 +126,7 @@ describe('mTLS with the key in the token (OpenSSL pkcs11 engine)', () => {
 
   it('another token key than the certificate is refused before connecting (SYNC_CERT_KEY_MISMATCH); a missing key is PKCS11_KEY_NOT_FOUND', () => {
     const key = { module: token.module, tokenLabel: token.tokenLabel, pinFile: token.pinFile };
-    expect(codeOf(() => loadTokenClientTls({ clientCert: certPath, upstreamCa: caPath }, { ...key, keyLabel: OTHER_KEY }))).toBe('SYNC_CERT_KEY_MISMATCH');
-    expect(codeOf(() => loadTokenClientTls({ clientCert: certPath, upstreamCa: caPath }, { ...key, keyLabel: 'no-such-key' }))).toBe('PKCS11_KEY_NOT_FOUND');
+    expect(() => loadTokenClientTls({ clientCert: certPath, upstreamCa: caPath }, { ...key, keyLabel: OTHER_KEY })).toThrow(expect.objectContaining({ code: 'SYNC_CERT_KEY_MISMATCH' }));
+    expect(() => loadTokenClientTls({ clientCert: certPath, upstreamCa: caPath }, { ...key, keyLabel: 'no-such-key' })).toThrow(expect.objectContaining({ code: 'PKCS11_KEY_NOT_FOUND' }));
   });
 });
