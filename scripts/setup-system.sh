@@ -23,6 +23,11 @@ PACKAGES=(
   gcc               # builds the loopback wrapper around vpcd (scripts/vpcd-loopback.c)
   libc6-dev         # its C headers
   pkg-config        # finds libpcsclite's headers for it
+  g++               # node-gyp builds the native addons from source at npm ci (pcsclite, pkcs11js)
+  make              # node-gyp's build driver
+  softhsm2          # PKCS#11 token holding the device key in development and CI (a TPM-backed token in production)
+  libengine-pkcs11-openssl  # OpenSSL engine 'pkcs11': TLS signs with the token key (docs/provisioning.md)
+  opensc            # pkcs11-tool, to inspect a token by hand
 )
 
 say() { printf '[setup-system] %s\n' "$*"; }

@@ -88,6 +88,11 @@ export const ERROR_CODES = {
   FAULT_PROXY_INVALID: 'The fault-injecting test proxy was given a bad address, an unknown toxic type or attribute, a value out of range, or a toxic name that is taken or unknown.',
   CONTRACT_INVALID: 'An upstream contract file (sync-agent/contracts/*.openapi.yaml) is missing, not YAML, or not a valid OpenAPI 3.1 document.',
   CONTRACT_VIOLATION: 'A request, answer or outbox payload does not match its upstream contract (details name the contract, the JSON pointer and the rule).',
+  PKCS11_MODULE_UNAVAILABLE: 'The PKCS#11 module (shared library) cannot be loaded or initialised, or the configured token is not present.',
+  PKCS11_PIN_UNAVAILABLE: 'The PKCS#11 user PIN is missing, unreadable, or in a file group/other may access.',
+  PKCS11_LOGIN_FAILED: 'The PKCS#11 token refused the user PIN (wrong PIN, or the PIN is locked).',
+  PKCS11_KEY_NOT_FOUND: 'No key with the expected label and type is on the PKCS#11 token.',
+  PKCS11_OPERATION_FAILED: 'The PKCS#11 token failed a key generation, signature, encryption or decryption (details name the function and CKR code).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

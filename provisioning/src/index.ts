@@ -1,1 +1,2 @@
 export { checkConfigFile, defaultConfig, configJsonSchema } from './config-commands.js';
+export * from './pkcs11/index.js';

@@ -64,13 +64,18 @@ export function assertCertificateCurrent(certificate: ClientCertificateInfo, now
   }
 }
 
-/** Reads and checks the three files; every failure is a typed error naming the file. */
-export function loadClientTls(files: ClientTlsFiles, now: Date = new Date()): ClientTls {
+/** The client certificate and the pinned CA, read and checked: what both key sources (file, token) share. */
+export interface CertificateAndCa {
+  certPem: string;
+  cert: X509Certificate;
+  ca: string[];
+  certificate: ClientCertificateInfo;
+}
+
+export function loadCertificateAndCa(files: Pick<ClientTlsFiles, 'clientCert' | 'upstreamCa'>, now: Date = new Date()): CertificateAndCa {
   const certPem = readText(files.clientCert, 'client certificate');
-  const keyPem = readText(files.clientKey, 'client key');
   const caPem = readText(files.upstreamCa, 'upstream CA');
   const cert = parseOrUnreadable(files.clientCert, 'client certificate', () => new X509Certificate(certPem));
-  const key: KeyObject = parseOrUnreadable(files.clientKey, 'client key', () => createPrivateKey(keyPem));
   const ca = parseOrUnreadable(files.upstreamCa, 'upstream CA', () => {
     const blocks = caPem.match(PEM_CERTIFICATE) ?? [];
     if (blocks.length === 0) throw new Error('no CERTIFICATE block');
@@ -85,6 +90,14 @@ export function loadClientTls(files: ClientTlsFiles, now: Date = new Date()): Cl
     return { subject: cert.subject, serialNumber: cert.serialNumber, notBefore, notAfter, fingerprint256: cert.fingerprint256 };
   });
   assertCertificateCurrent(certificate, now, files.clientCert);
+  return { certPem, cert, ca, certificate };
+}
+
+/** Reads and checks the three files; every failure is a typed error naming the file. */
+export function loadClientTls(files: ClientTlsFiles, now: Date = new Date()): ClientTls {
+  const { certPem, cert, ca, certificate } = loadCertificateAndCa(files, now);
+  const keyPem = readText(files.clientKey, 'client key');
+  const key: KeyObject = parseOrUnreadable(files.clientKey, 'client key', () => createPrivateKey(keyPem));
   if (!cert.checkPrivateKey(key)) {
     throw new KioskError('SYNC_CERT_KEY_MISMATCH', `the client key ${files.clientKey} does not belong to the certificate ${files.clientCert}`, {
       details: { certificate: files.clientCert, key: files.clientKey },
