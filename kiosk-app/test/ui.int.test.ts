@@ -1,9 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ProbeCard } from '@kiosk/device-drivers';
 import { PcscHarness, pcscSkipReason, vpcdReaderName, type InsertedCard } from '@kiosk/device-drivers/testing';
-import { buildVirtualCard, PERSONAS, type CardFault } from '@kiosk/fixtures';
-import { TransactionStore } from '@kiosk/store';
+import { buildVirtualCard, PERSONAS, syncPki, writeSyncPkiFolder, type CardFault } from '@kiosk/fixtures';
+import { startSimulators, type UpstreamSimulator } from '@kiosk/sync-agent/simulators';
 import { STRINGS } from '../src/ui/i18n.js';
 import { startUiHarness, uiSkipReason, type UiHarness } from './harness/ui-harness.js';
 
@@ -23,25 +28,57 @@ const DS_CHAIN_OUTCOME: Readonly<Record<(typeof UNTRUSTED_SIGNER_FAULTS)[number]
 };
 const FACE_MATCHES = 'Khuôn mặt khớp';
 const IDLE_SECONDS = 10;
+const KIOSK_SYNC = fileURLToPath(new URL('../../sync-agent/bin/kiosk-sync.js', import.meta.url));
+
+/** A port nobody listens on now (the agent's endpoint must be known before it starts). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  const { port } = server.address() as { port: number };
+  await new Promise((closed) => server.close(closed));
+  return port;
+}
+
+/** GET on a simulator over mTLS with the device certificate: the status the upstream answers. */
+function getStatus(url: string, tls: { cert: string; key: string; ca: string }, deviceId: string): Promise<number> {
+  return new Promise((done, fail) => {
+    const req = request(url, { ...tls, headers: { 'x-device-id': deviceId } }, (res) => {
+      res.resume();
+      done(res.statusCode ?? 0);
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
 
 describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium under Xvfb, cards through pcscd + vpcd', () => {
   let ui: UiHarness;
   let pcsc: PcscHarness;
+  let simulators: UpstreamSimulator[] = [];
+  let agent: ChildProcess | undefined;
+  const pki = syncPki();
   const consoleErrors: string[] = [];
   const persona = PERSONAS[0]!;
   const can = persona.idNumber.slice(6);
 
   beforeAll(async () => {
     pcsc = await PcscHarness.start();
+    // The upstream simulators (real mTLS, their own SQLite) the sync agent delivers to; the agent itself is started
+    // by the dossier test, so the screen first shows a dossier waiting for it.
+    const agentPort = await freePort();
     // Only reader 0: other tests on this machine share pcscd and may put cards into reader 1. The simulated camera
     // shows the card holder's own live photos (the harness's set-up writes the first persona's; real face engine
     // against the chip photo).
-    ui = await startUiHarness({ KIOSK_UI_IDLE_RESET_SECONDS: String(IDLE_SECONDS), KIOSK_DEVICES_CARD_READER: vpcdReaderName(0) });
+    ui = await startUiHarness({ KIOSK_UI_IDLE_RESET_SECONDS: String(IDLE_SECONDS), KIOSK_DEVICES_CARD_READER: vpcdReaderName(0) }, (dataDir) => ({ sync: { clientCert: join(dataDir, 'sync', 'device.pem'), clientKey: join(dataDir, 'sync', 'device-key.pem'), upstreamCa: join(dataDir, 'sync', 'ca.pem'), agent: { port: agentPort, tokenFile: join(dataDir, 'sync', 'agent.token') } } }));
+    await writeSyncPkiFolder(join(ui.dataDir, 'sync'), pki);
+    simulators = await startSimulators({ dir: join(ui.dataDir, 'upstream-sim'), tls: { cert: pki.servers.server.certificate, key: pki.servers.server.privateKey, clientCa: pki.deviceCa.certificate } });
     ui.page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
   });
   afterAll(async () => {
+    agent?.kill('SIGTERM');
+    await Promise.all(simulators.map((sim) => sim.stop()));
     await ui?.stop();
     await pcsc?.stop();
   });
@@ -250,22 +287,28 @@ describe.skipIf(uiSkipReason() ?? pcscSkipReason())('kiosk screen in Chromium un
     await expect.poll(prompt).toBe(STRINGS.dossierSubmitted.vi);
     expect(await page.locator('#receipt-state').textContent()).toBe(STRINGS.dossierSending.vi);
     expect(await page.locator('#tracking').isHidden()).toBe(true);
-    // Nothing delivers it yet (no agent in this test): after a while the screen says it is saved, calmly.
+    // Nothing delivers it yet (the agent is not running): after a while the screen says it is saved, calmly.
     await expect.poll(() => page.locator('#receipt-state').textContent(), { timeout: 15_000 }).toBe(STRINGS.dossierQueued.vi);
     await ui.screenshot('kiosk-dossier-queued.png');
 
-    // The agent's part, played by the test on its own connection to the store file (the end-to-end test with the
-    // real agent and simulator replaces it): the city acknowledged the dossier with its tracking code.
-    const trackingCode = '000.00.01.H26-261206-0001';
-    const agentSide = TransactionStore.open(ui.config.store);
-    try {
-      const city = agentSide.claimDue().find((d) => d.upstream === 'city-tthc');
-      expect(city?.payload).toMatchObject({ procedureCode: ui.config.services.publicService.demoProcedureCode, applicant: { fullName: persona.fullName } });
-      agentSide.markDeliveredBatch([city!.id], new Map([[city!.id, trackingCode]]));
-    } finally {
-      agentSide.close();
-    }
+    // The sync agent comes up (its own process, the kiosk's configuration, pointed at the simulators): it delivers
+    // the waiting dossier over mTLS and keeps the city system's tracking code, which the screen then shows.
+    const city = ui.store.claimDue({ upstream: 'city-tthc', leaseMs: 1 }).find((d) => d.upstream === 'city-tthc');
+    expect(city?.payload).toMatchObject({ procedureCode: ui.config.services.publicService.demoProcedureCode, applicant: { fullName: persona.fullName } });
+    const upstreams = Object.fromEntries(simulators.map((sim) => [sim.upstream, { url: sim.url }]));
+    const citySim = simulators.find((sim) => sim.upstream === 'city-tthc')!;
+    const config = JSON.parse(readFileSync(ui.configFile, 'utf8')) as Record<string, Record<string, unknown>>;
+    const agentConfig = join(ui.dataDir, 'agent.config.json');
+    writeFileSync(agentConfig, JSON.stringify({ ...config, sync: { ...config.sync, upstreams } }));
+    agent = spawn(process.execPath, [KIOSK_SYNC, 'run'], { env: { ...process.env, KIOSK_CONFIG: agentConfig }, stdio: 'ignore' });
     await page.dispatchEvent('body', 'pointerdown'); // the citizen is still there
+    await expect.poll(() => page.locator('#tracking-code').textContent(), { timeout: 30_000 }).toMatch(/\S/);
+    const trackingCode = String(await page.locator('#tracking-code').textContent());
+    // The city system holds the dossier under that code (its status lookup answers 200, an unknown code 404).
+    const tls = { cert: pki.clients.device.certificate, key: pki.clients.device.privateKey, ca: pki.serverCa.certificate };
+    expect(await getStatus(`${citySim.url}/dossiers/${encodeURIComponent(trackingCode)}`, tls, pki.deviceId)).toBe(200);
+    expect(await getStatus(`${citySim.url}/dossiers/000.00.01.H26-000000-9999`, tls, pki.deviceId)).toBe(404);
+    expect(citySim.records().map((r) => r.idempotencyKey)).toContain(city!.idempotencyKey);
     await expect.poll(() => page.locator('#tracking-code').textContent()).toBe(trackingCode);
     expect(await page.locator('#tracking').isVisible()).toBe(true);
     expect(await page.locator('#tracking-label').textContent()).toBe(STRINGS.dossierTrackingCode.vi);

@@ -1,5 +1,5 @@
 import type { KioskConfig, Logger } from '@kiosk/common';
-import { TransactionStore } from '@kiosk/store';
+import { notifyAgent, TransactionStore } from '@kiosk/store';
 import { CardMonitor } from './card-monitor.js';
 import { DossierSubmission } from './dossier-submission.js';
 import { FaceStep } from './face-step.js';
@@ -18,7 +18,10 @@ export interface KioskRuntime {
 }
 
 export interface KioskRuntimeOptions {
-  /** Tells the sync agent new outbox rows are committed (its local notify endpoint); none: the agent's poll delivers. */
+  /**
+   * Tells the sync agent new outbox rows are committed. Default: its local endpoint (sync.agent), which never throws;
+   * an agent that is not running misses nothing, its poll and its start-up deliver.
+   */
   notifySyncAgent?: () => Promise<void>;
 }
 
@@ -36,7 +39,12 @@ export async function startKioskRuntime(config: KioskConfig, log: Logger, option
     stops.push(() => store.close());
     const cards = await CardMonitor.start(config.devices.mode, log, config.devices.cardReader);
     stops.push(() => cards.stop());
-    const visit = new Visit({ cards, log, ...(options.notifySyncAgent ? { notifySyncAgent: options.notifySyncAgent } : {}) });
+    const notifySyncAgent =
+      options.notifySyncAgent ??
+      (async (): Promise<void> => {
+        await notifyAgent(config.sync.agent, { log });
+      });
+    const visit = new Visit({ cards, log, notifySyncAgent });
     const identity = new IdentityCheck({ cards, devicesMode: config.devices.mode, trust, recorder: store, log, face, visit });
     const dossiers = new DossierSubmission({ visit, store, procedureCode: config.services.publicService.demoProcedureCode, log });
     const server = await startKioskServer({ config, log, cards, identity, visit, dossiers });

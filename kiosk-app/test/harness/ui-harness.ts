@@ -1,6 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, loadConfig, type KioskConfig } from '@kiosk/common';
@@ -35,14 +34,25 @@ export interface UiHarness {
   /** The kiosk's transaction store, in a temporary folder removed by stop(). */
   store: TransactionStore;
   config: KioskConfig;
+  /** The kiosk's whole configuration as a file (for processes that must share it, e.g. the sync agent). */
+  configFile: string;
+  /** The temporary folder of the store and the configuration, removed by stop(). */
+  dataDir: string;
   /** Saves a PNG under test-results/ and returns its path. */
   screenshot(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
-export async function startUiHarness(env: NodeJS.ProcessEnv = {}): Promise<UiHarness> {
+/**
+ * `env`: configuration by environment variables; `file(dataDir)`: sections for the configuration file (what
+ * environment variables cannot say, e.g. sync.upstreams), given the harness's temporary folder.
+ */
+export async function startUiHarness(env: NodeJS.ProcessEnv = {}, file: (dataDir: string) => Record<string, unknown> = () => ({})): Promise<UiHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kiosk-ui-'));
+  const givenFile = join(dataDir, 'kiosk.config.json');
+  writeFileSync(givenFile, JSON.stringify(file(dataDir)));
   const config = loadConfig({
+    file: givenFile,
     env: {
       KIOSK_SERVICE_PORT: '0',
       KIOSK_TRUST_FOLDER: join(dataDir, 'trust'),
@@ -54,6 +64,9 @@ export async function startUiHarness(env: NodeJS.ProcessEnv = {}): Promise<UiHar
       ...env,
     },
   });
+  // The whole configuration in force, so another process (the sync agent) reads exactly the kiosk's.
+  const configFile = join(dataDir, 'kiosk.effective.json');
+  writeFileSync(configFile, JSON.stringify(config));
   const log = createLogger({ name: 'kiosk-test', level: 'warn' });
   const xvfb = await startXvfb();
   const runtime = await startKioskRuntime(config, log);
@@ -74,6 +87,8 @@ export async function startUiHarness(env: NodeJS.ProcessEnv = {}): Promise<UiHar
     cards,
     store,
     config,
+    configFile,
+    dataDir,
     async screenshot(name) {
       mkdirSync(RESULTS_DIR, { recursive: true });
       const path = new URL(name, RESULTS_DIR).pathname;
