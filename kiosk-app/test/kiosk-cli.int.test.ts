@@ -1,16 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pcscSkipReason } from '@kiosk/device-drivers/testing';
+import { syncPki, writeSyncPkiFolder } from '@kiosk/fixtures';
 import { simDevicesEnv } from './harness/sim-devices.js';
 import { uiSkipReason } from './harness/ui-harness.js';
 import { startXvfb, type XvfbDisplay } from './harness/xvfb.js';
 
 const kioskBin = fileURLToPath(new URL('../bin/kiosk.js', import.meta.url));
+const launcher = fileURLToPath(new URL('../../scripts/start.ts', import.meta.url));
 // The kiosk's store and trust folder live here, not in the working tree's data/.
 const dataDir = mkdtempSync(join(tmpdir(), 'kiosk-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -31,8 +34,8 @@ interface Running {
   waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
 }
 
-function startKiosk(args: string[], env: NodeJS.ProcessEnv): Running {
-  const child = spawn(process.execPath, [kioskBin, '--port', '0', ...args], { env: { ...DATA_ENV, ...env, KIOSK_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function startKiosk(args: string[], env: NodeJS.ProcessEnv, program: string[] = [kioskBin]): Running {
+  const child = spawn(process.execPath, [...program, '--port', '0', ...args], { env: { ...DATA_ENV, ...env, KIOSK_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   let err = '';
@@ -85,6 +88,37 @@ describe.skipIf(pcscSkipReason())('`npm start` (kiosk CLI)', () => {
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(kiosk.stdout()).toContain('stopping');
     await expect(fetch(new URL('/api/health', url))).rejects.toThrow();
+  });
+
+  it('the launcher (`npm start`) runs the upstream simulators and the sync agent beside the kiosk; SIGTERM stops all three', async () => {
+    // Ports off the defaults, so a developer's own `npm start` on this machine does not meet the test's.
+    const base = 27441;
+    const agentPort = 27480;
+    await writeSyncPkiFolder(join(dataDir, 'sync'), syncPki());
+    const config = join(dataDir, 'launcher.config.json');
+    const url = (i: number): { url: string } => ({ url: `https://localhost:${base + i}` });
+    writeFileSync(config, JSON.stringify({
+      sync: {
+        clientCert: join(dataDir, 'sync', 'device.pem'), clientKey: join(dataDir, 'sync', 'device-key.pem'), upstreamCa: join(dataDir, 'sync', 'ca.pem'),
+        upstreams: { 'city-tthc': url(0), 'population-lgsp': url(1), 'hospital-fhir': url(2), 'bhyt-check': url(3) },
+        agent: { port: agentPort, tokenFile: join(dataDir, 'sync', 'agent.token') },
+      },
+    }));
+    const env: NodeJS.ProcessEnv = { ...process.env, KIOSK_CONFIG: config };
+    delete env.DISPLAY;
+    const npmStart = startKiosk(['--headless'], env, ['--import', 'tsx', launcher]);
+    await npmStart.waitFor(/open: http:\/\/127\.0\.0\.1:\d+\/#token=/);
+    expect(npmStart.stdout()).toContain(`city-tthc        https://127.0.0.1:${base}`);
+    expect(npmStart.stdout()).toMatch(/sync agent: kiosk-sync run \(log .*sync-agent\.log/);
+    // The simulators speak mTLS: no client certificate, 401 from the city system.
+    const status = await new Promise<number>((done, fail) => request(`https://localhost:${base}/dossiers/X`, { ca: syncPki().serverCa.certificate }, (res) => done(res.statusCode ?? 0)).on('error', fail).end());
+    expect(status).toBe(401);
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${agentPort}/health`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
+    npmStart.child.kill('SIGTERM');
+    const [code] = (await once(npmStart.child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${agentPort}/health`)).rejects.toThrow();
+    await expect(new Promise((done, fail) => request(`https://localhost:${base}/`, { ca: syncPki().serverCa.certificate }, done).on('error', fail).end())).rejects.toThrow();
   });
 
   it('refuses to start on real devices without a CSCA in the trust folder (exit 1, TRUST_STORE_MISSING)', async () => {
