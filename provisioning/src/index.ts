@@ -1,1 +1,2 @@
 export { checkConfigFile, defaultConfig, configJsonSchema } from './config-commands.js';
+export * from './ca/index.js';
