@@ -1,6 +1,5 @@
 import { KioskError, runCli } from '@kiosk/common';
 import { checkConfigFile, configJsonSchema, defaultConfig } from '../config-commands.js';
-import { caCommand } from './ca-commands.js';
 
 const HELP = `kiosk-provision: field provisioning of a kiosk or edge device
 
@@ -35,7 +34,8 @@ runCli('kiosk-provision', async () => {
     print(configJsonSchema());
     return 0;
   }
-  if (command === 'ca') return caCommand(process.argv.slice(3));
+  // Loaded on demand: the CA pulls in X.509, fastify and SQLite, which the config commands do not need.
+  if (command === 'ca') return (await import('./ca-commands.js')).caCommand(process.argv.slice(3));
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${HELP}\n`);
     return command === undefined ? 2 : 0;
