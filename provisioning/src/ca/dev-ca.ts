@@ -432,7 +432,8 @@ export class DevCa {
       extensions: [await x509.AuthorityKeyIdentifierExtension.create(this.certificate, false), new x509.Extension(id_ce_cRLNumber, false, AsnConvert.serialize(new CRLNumber(number)))],
     });
     writeFileSync(join(this.dir, CA_FILES.crlDer), Buffer.from(this.crl.rawData));
-    writeFileSync(join(this.dir, CA_FILES.crlPem), this.crl.toString('pem'));
+    // OpenSSL and node:tls read only the "X509 CRL" label, not the library's default "CRL".
+    writeFileSync(join(this.dir, CA_FILES.crlPem), x509.PemConverter.encode(this.crl.rawData, 'X509 CRL'));
   }
 }
 
