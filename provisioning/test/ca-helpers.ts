@@ -2,6 +2,7 @@ import { webcrypto } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isKioskError } from '@kiosk/common';
 import { x509 } from '../src/ca/x509.js';
 
 /** Test helpers: a fresh CA folder, and CSRs made with real keys (P-256, RSA) the way a device would. */
@@ -31,4 +32,19 @@ export function withBadSignature(der: Buffer): Buffer {
   const copy = Buffer.from(der);
   copy[copy.length - 3]! ^= 0x01;
   return copy;
+}
+
+export const HOUR = 3_600_000;
+/** Fixed fast-check seed: the same cases on every run. */
+export const SEED = 15_05;
+
+/** The code of the typed error a promise is refused with; anything else fails the test. */
+export async function refusalCode(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    if (isKioskError(err)) return err.code;
+    throw err;
+  }
+  throw new Error('expected a refusal');
 }

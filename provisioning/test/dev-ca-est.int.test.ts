@@ -8,26 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isKioskError } from '@kiosk/common';
 import { loadClientTls } from '@kiosk/sync-agent';
 import { CA_FILES, DevCa, estCaCerts, estEnroll, estReenroll, startEstServer, type EstServer } from '../src/index.js';
-import { makeCsr, tempCaDir } from './ca-helpers.js';
+import { HOUR, makeCsr, refusalCode, SEED, tempCaDir } from './ca-helpers.js';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../bin/kiosk-provision.js', import.meta.url));
-const HOUR = 3_600_000;
-const SEED = 15_05;
 const HTTP_FUZZ_RUNS = 60;
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isKioskError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('development CA over EST (real HTTPS, openssl and curl)', () => {
   let dir: string;
@@ -105,7 +92,7 @@ describe('development CA over EST (real HTTPS, openssl and curl)', () => {
     expect(renewed.publicKey.export({ format: 'jwk' })).toEqual(createPublicKey(second.keyPem).export({ format: 'jwk' }));
 
     await ca.revoke(old.serialNumber);
-    expect(await codeOf(estReenroll({ url: server.url, tls: { cert: certPem, key: first.keyPem }, csrDer: second.der, caPin }))).toBe('PROVISION_CERT_REVOKED');
+    expect(await refusalCode(estReenroll({ url: server.url, tls: { cert: certPem, key: first.keyPem }, csrDer: second.der, caPin }))).toBe('PROVISION_CERT_REVOKED');
     const crl = await run('sh', ['-c', `curl -sS --cacert "${join(dir, CA_FILES.caCert)}" ${server.url}/crl | openssl crl -inform DER -noout -text`]);
     expect(crl.stdout).toContain(`Serial Number: ${old.serialNumber}`);
   });
@@ -115,33 +102,43 @@ describe('development CA over EST (real HTTPS, openssl and curl)', () => {
     const foreign = await DevCa.open(tempCaDir());
     const stranger = await foreign.enroll(foreign.createToken({ site: 'x', profile: 'notary', ttlMs: HOUR }).token, csr.der);
     foreign.close();
-    expect(await codeOf(estReenroll({ url: server.url, tls: { cert: stranger.certificate.toString('pem'), key: csr.keyPem }, csrDer: csr.der, caPin }))).toBe('PROVISION_CERT_UNKNOWN');
+    expect(await refusalCode(estReenroll({ url: server.url, tls: { cert: stranger.certificate.toString('pem'), key: csr.keyPem }, csrDer: csr.der, caPin }))).toBe('PROVISION_CERT_UNKNOWN');
     const noCert = await curlPost('simplereenroll', file('plain.csr.b64', csr.der.toString('base64')), []);
     expect(noCert.status).toBe(403);
-    expect(await codeOf(estCaCerts(server.url, { caFingerprint: foreign.fingerprint256 }))).toBe('PROVISION_CA_PIN_MISMATCH');
+    expect(await refusalCode(estCaCerts(server.url, { caFingerprint: foreign.fingerprint256 }))).toBe('PROVISION_CA_PIN_MISMATCH');
   });
 
-  it('(c) the issued certificate is the sync agent client certificate a real mTLS server trusting the dev CA and its CRL accepts', async () => {
-    const csr = await makeCsr();
-    const { token } = ca.createToken({ site: 'hcm-q1', profile: 'one-stop', ttlMs: HOUR, deviceSerial: 'SYNC-1' });
-    const certPem = await estEnroll({ url: server.url, token, csrDer: csr.der, caPin });
-    const tls = loadClientTls({ clientCert: file('sync.cert.pem', certPem), clientKey: file('sync.key.pem', csr.keyPem), upstreamCa: join(dir, CA_FILES.caCert) });
-    const upstream = createServer({ ...ca.serverTls(), ca: [ca.pem], crl: [readFileSync(join(dir, CA_FILES.crlPem), 'utf8')], requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, (socket) => {
-      socket.end(`hello ${(socket.getPeerCertificate() as { subject: { CN: string } }).subject.CN}`);
+  /**
+   * A node:tls upstream that trusts the dev CA and its current CRL, as the simulators do. It answers with its verdict
+   * instead of dropping the connection (rejectUnauthorized off), so the test reads why a certificate is refused.
+   */
+  async function upstreamVerdict(client: ReturnType<typeof loadClientTls>): Promise<string> {
+    const upstream = createServer({ ...ca.serverTls(), ca: [ca.pem], crl: [readFileSync(join(dir, CA_FILES.crlPem), 'utf8')], requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (socket) => {
+      socket.end(socket.authorized ? `hello ${(socket.getPeerCertificate() as { subject: { CN: string } }).subject.CN}` : `refused ${String(socket.authorizationError)}`);
     });
     upstream.listen(0, '127.0.0.1');
     await once(upstream, 'listening');
     const { port } = upstream.address() as { port: number };
     try {
-      const socket: TLSSocket = connect({ ...tls.options, host: '127.0.0.1', port, servername: 'localhost' });
+      const socket: TLSSocket = connect({ ...client.options, host: '127.0.0.1', port, servername: 'localhost' });
       const chunks: Buffer[] = [];
       socket.on('data', (chunk: Buffer) => chunks.push(chunk));
       await once(socket, 'end');
-      expect(Buffer.concat(chunks).toString()).toBe('hello hcm-q1-SYNC-1');
-      expect(tls.certificate.subject).toContain('hcm-q1-SYNC-1');
+      return Buffer.concat(chunks).toString();
     } finally {
       upstream.close();
     }
+  }
+
+  it('(c) the issued certificate is the sync agent client certificate a real mTLS server trusting the dev CA accepts, until its CRL lists it', async () => {
+    const csr = await makeCsr();
+    const { token } = ca.createToken({ site: 'hcm-q1', profile: 'one-stop', ttlMs: HOUR, deviceSerial: 'SYNC-1' });
+    const certPem = await estEnroll({ url: server.url, token, csrDer: csr.der, caPin });
+    const client = loadClientTls({ clientCert: file('sync.cert.pem', certPem), clientKey: file('sync.key.pem', csr.keyPem), upstreamCa: join(dir, CA_FILES.caCert) });
+    expect(client.certificate.subject).toContain('hcm-q1-SYNC-1');
+    expect(await upstreamVerdict(client)).toBe('hello hcm-q1-SYNC-1');
+    await ca.revoke(client.certificate.serialNumber);
+    expect(await upstreamVerdict(client)).toBe('refused CERT_REVOKED');
   });
 
   it(`(d) random and truncated EST bodies get typed 4xx answers, never a 500 (fast-check, ${HTTP_FUZZ_RUNS} cases, seed ${SEED})`, async () => {

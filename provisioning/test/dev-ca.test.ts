@@ -6,21 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKioskError } from '@kiosk/common';
 import { CA_FILES, checkCsr, decodeBase64Body, DevCa, normalizeSerial } from '../src/index.js';
 import { x509 } from '../src/ca/x509.js';
-import { makeCsr, tempCaDir, withBadSignature, type TestCsr } from './ca-helpers.js';
+import { HOUR, makeCsr, refusalCode, SEED, tempCaDir, withBadSignature, type TestCsr } from './ca-helpers.js';
 
-const HOUR = 3_600_000;
-const SEED = 15_05;
 const FUZZ_RUNS = 300;
-
-async function rejection(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isKioskError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('development CA', () => {
   let clock = new Date();
@@ -63,22 +51,22 @@ describe('development CA', () => {
   });
 
   it('refuses an unknown, a reused and an expired token with distinct codes, and spends a token only on success', async () => {
-    expect(await rejection(ca.enroll('not-a-token', csr.der))).toBe('PROVISION_TOKEN_INVALID');
-    expect(await rejection(ca.enroll(undefined, csr.der))).toBe('PROVISION_TOKEN_INVALID');
+    expect(await refusalCode(ca.enroll('not-a-token', csr.der))).toBe('PROVISION_TOKEN_INVALID');
+    expect(await refusalCode(ca.enroll(undefined, csr.der))).toBe('PROVISION_TOKEN_INVALID');
     const { token } = ca.createToken({ site: 'dn-haichau', profile: 'hospital', ttlMs: HOUR });
-    expect(await rejection(ca.enroll(token, withBadSignature(csr.der)))).toBe('PROVISION_CSR_SIGNATURE');
+    expect(await refusalCode(ca.enroll(token, withBadSignature(csr.der)))).toBe('PROVISION_CSR_SIGNATURE');
     await ca.enroll(token, csr.der);
-    expect(await rejection(ca.enroll(token, csr.der))).toBe('PROVISION_TOKEN_USED');
+    expect(await refusalCode(ca.enroll(token, csr.der))).toBe('PROVISION_TOKEN_USED');
     const short = ca.createToken({ site: 'dn-haichau', profile: 'hospital', ttlMs: HOUR });
     clock = new Date(clock.getTime() + HOUR + 1);
-    expect(await rejection(ca.enroll(short.token, csr.der))).toBe('PROVISION_TOKEN_EXPIRED');
+    expect(await refusalCode(ca.enroll(short.token, csr.der))).toBe('PROVISION_TOKEN_EXPIRED');
   });
 
   it('refuses an RSA-1024 key and a CSR whose signature does not verify', async () => {
     const { token } = ca.createToken({ site: 'hcm-q1', profile: 'notary', ttlMs: HOUR });
-    expect(await rejection(ca.enroll(token, (await makeCsr('CN=x', 'rsa1024')).der))).toBe('PROVISION_CSR_WEAK_KEY');
-    expect(await rejection(ca.enroll(token, withBadSignature(csr.der)))).toBe('PROVISION_CSR_SIGNATURE');
-    expect(await rejection(ca.enroll(token, csr.der.subarray(0, 40)))).toBe('PROVISION_CSR_MALFORMED');
+    expect(await refusalCode(ca.enroll(token, (await makeCsr('CN=x', 'rsa1024')).der))).toBe('PROVISION_CSR_WEAK_KEY');
+    expect(await refusalCode(ca.enroll(token, withBadSignature(csr.der)))).toBe('PROVISION_CSR_SIGNATURE');
+    expect(await refusalCode(ca.enroll(token, csr.der.subarray(0, 40)))).toBe('PROVISION_CSR_MALFORMED');
   });
 
   it('re-enrolls the holder of a current certificate under the same subject, refuses a revoked or foreign one, and lists revocations in the CRL', async () => {
@@ -90,7 +78,7 @@ describe('development CA', () => {
     expect(renewed.record).toMatchObject({ issuedBy: 'reenroll', replaces: normalizeSerial(first.certificate.serialNumber) });
 
     await ca.revoke(first.certificate.serialNumber.toLowerCase());
-    expect(await rejection(ca.reenroll(new Uint8Array(first.certificate.rawData), next.der))).toBe('PROVISION_CERT_REVOKED');
+    expect(await refusalCode(ca.reenroll(new Uint8Array(first.certificate.rawData), next.der))).toBe('PROVISION_CERT_REVOKED');
     const crl = new x509.X509Crl(readFileSync(join(dir, CA_FILES.crlDer)));
     expect(crl.findRevoked(first.certificate)).not.toBeNull();
     expect(crl.findRevoked(renewed.certificate)).toBeNull();
@@ -100,8 +88,8 @@ describe('development CA', () => {
     const foreignToken = foreign.createToken({ site: 'hn-caugiay', profile: 'hospital', ttlMs: HOUR, deviceSerial: 'RE-1' });
     const stranger = await foreign.enroll(foreignToken.token, csr.der);
     foreign.close();
-    expect(await rejection(ca.reenroll(new Uint8Array(stranger.certificate.rawData), next.der))).toBe('PROVISION_CERT_UNKNOWN');
-    expect(await rejection(ca.reenroll(undefined, next.der))).toBe('PROVISION_CERT_UNKNOWN');
+    expect(await refusalCode(ca.reenroll(new Uint8Array(stranger.certificate.rawData), next.der))).toBe('PROVISION_CERT_UNKNOWN');
+    expect(await refusalCode(ca.reenroll(undefined, next.der))).toBe('PROVISION_CERT_UNKNOWN');
   });
 
   it('refuses bad token requests as usage errors', () => {
