@@ -91,7 +91,10 @@ describe('development CA over EST (real HTTPS, openssl and curl)', () => {
     expect(renewed.serialNumber).not.toBe(old.serialNumber);
     expect(renewed.publicKey.export({ format: 'jwk' })).toEqual(createPublicKey(second.keyPem).export({ format: 'jwk' }));
 
-    await ca.revoke(old.serialNumber);
+    // Revoked through a second handle on the folder, as `kiosk-provision ca revoke` does while `ca serve` runs.
+    const operator = await DevCa.open(dir);
+    await operator.revoke(old.serialNumber);
+    operator.close();
     expect(await refusalCode(estReenroll({ url: server.url, tls: { cert: certPem, key: first.keyPem }, csrDer: second.der, caPin }))).toBe('PROVISION_CERT_REVOKED');
     const crl = await run('sh', ['-c', `curl -sS --cacert "${join(dir, CA_FILES.caCert)}" ${server.url}/crl | openssl crl -inform DER -noout -text`]);
     expect(crl.stdout).toContain(`Serial Number: ${old.serialNumber}`);

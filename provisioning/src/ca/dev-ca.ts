@@ -187,7 +187,6 @@ export class DevCa {
     private readonly db: Database.Database,
     private readonly validityDays: number,
     private readonly now: () => Date,
-    private crl: x509.X509Crl,
   ) {}
 
   /** Opens the CA folder, creating the CA, the EST server certificate and the database on first use. */
@@ -219,7 +218,7 @@ export class DevCa {
     const db = new Database(path('database'));
     db.pragma('journal_mode = WAL');
     db.exec(SCHEMA);
-    const ca = new DevCa(dir, certificate, signingKey, db, options.validityDays ?? DEFAULT_VALIDITY_DAYS, now, undefined as unknown as x509.X509Crl);
+    const ca = new DevCa(dir, certificate, signingKey, db, options.validityDays ?? DEFAULT_VALIDITY_DAYS, now);
     if (!existsSync(path('serverCert'))) await ca.issueServerCertificate();
     await ca.publishCrl();
     return ca;
@@ -302,9 +301,9 @@ export class DevCa {
     return (this.db.prepare('SELECT * FROM certificates ORDER BY not_before, serial').all() as CertificateRow[]).map(toRecord);
   }
 
-  /** The current CRL, DER (what `GET /crl` serves and `crl.der` holds). */
+  /** The current CRL, DER, read from `crl.der`: a `ca revoke` run while `ca serve` runs shows at once. */
   crlDer(): Buffer {
-    return Buffer.from(this.crl.rawData);
+    return readFileSync(join(this.dir, CA_FILES.crlDer));
   }
 
   close(): void {
@@ -422,7 +421,7 @@ export class DevCa {
     })();
     const revoked = this.db.prepare('SELECT serial, revoked_at FROM certificates WHERE revoked_at IS NOT NULL ORDER BY serial').all() as { serial: string; revoked_at: string }[];
     const thisUpdate = this.now();
-    this.crl = await x509.X509CrlGenerator.create({
+    const crl = await x509.X509CrlGenerator.create({
       issuer: this.certificate.subjectName,
       thisUpdate,
       nextUpdate: new Date(thisUpdate.getTime() + CRL_VALIDITY_DAYS * DAY_MS),
@@ -431,9 +430,9 @@ export class DevCa {
       signingAlgorithm: EC_P256,
       extensions: [await x509.AuthorityKeyIdentifierExtension.create(this.certificate, false), new x509.Extension(id_ce_cRLNumber, false, AsnConvert.serialize(new CRLNumber(number)))],
     });
-    writeFileSync(join(this.dir, CA_FILES.crlDer), Buffer.from(this.crl.rawData));
+    writeFileSync(join(this.dir, CA_FILES.crlDer), Buffer.from(crl.rawData));
     // OpenSSL and node:tls read only the "X509 CRL" label, not the library's default "CRL".
-    writeFileSync(join(this.dir, CA_FILES.crlPem), x509.PemConverter.encode(this.crl.rawData, 'X509 CRL'));
+    writeFileSync(join(this.dir, CA_FILES.crlPem), x509.PemConverter.encode(crl.rawData, 'X509 CRL'));
   }
 }
 
