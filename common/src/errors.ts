@@ -90,6 +90,7 @@ export const ERROR_CODES = {
   PROVISION_CA_PIN_MISMATCH: "The EST server's CA certificate does not have the SHA-256 fingerprint the technician was given (a wrong server, or an interception).",
   PROVISION_CA_STATE_INVALID: 'The development CA folder is unreadable or inconsistent (missing key or certificate, unknown serial number).',
   PROVISION_EST_FAILED: 'An EST request failed for another reason: the server is unreachable, or answered with an unexpected status or body (the message names it).',
+  PROVISION_CA_LISTEN_FAILED: 'The development CA could not listen on the host and port asked (the port is taken, or the address is not this machine\'s).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -100,6 +100,11 @@ describe('development CA over EST (real HTTPS, openssl and curl)', () => {
     expect(crl.stdout).toContain(`Serial Number: ${old.serialNumber}`);
   });
 
+  it('a second server on a taken port is a typed refusal', async () => {
+    const port = Number(new URL(server.url).port);
+    expect(await refusalCode(startEstServer(ca, { port }))).toBe('PROVISION_CA_LISTEN_FAILED');
+  });
+
   it('(b) refuses re-enrollment without a client certificate or with one from a foreign CA, and a wrong CA fingerprint at bootstrap', async () => {
     const csr = await makeCsr();
     const foreign = await DevCa.open(tempCaDir());

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { isKioskError, type ErrorCode } from '@kiosk/common';
+import { isKioskError, KioskError, type ErrorCode } from '@kiosk/common';
 import { CSR_BODY_LIMIT, decodeBase64Body } from './csr-policy.js';
 import type { DevCa, Issued } from './dev-ca.js';
 import { certsOnlyBase64 } from './x509.js';
@@ -88,6 +88,13 @@ export async function startEstServer(ca: DevCa, options: EstServerOptions = {}):
   });
   app.get('/crl', async (_request, reply) => reply.header('content-type', 'application/pkix-crl').send(ca.crlDer()));
 
-  const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  const [host, port] = [options.host ?? '127.0.0.1', options.port ?? 0];
+  const address = await app.listen({ host, port }).catch(async (err: NodeJS.ErrnoException) => {
+    await app.close();
+    throw new KioskError('PROVISION_CA_LISTEN_FAILED', `the EST server cannot listen on ${host}:${port} (${err.code ?? err.message}); choose another --port or --host`, {
+      cause: err,
+      details: { host, port, reason: err.code },
+    });
+  });
   return { url: address.replace(/^http:/, 'https:'), close: () => app.close() };
 }
