@@ -93,6 +93,18 @@ export const ERROR_CODES = {
   PKCS11_LOGIN_FAILED: 'The PKCS#11 token refused the user PIN (wrong PIN, or the PIN is locked).',
   PKCS11_KEY_NOT_FOUND: 'No key with the expected label and type is on the PKCS#11 token.',
   PKCS11_OPERATION_FAILED: 'The PKCS#11 token failed a key generation, signature, encryption or decryption (details name the function and CKR code).',
+  PROVISION_TOKEN_INVALID: 'An EST enrollment carried no one-time token, or one the development CA never issued (a typo, or a token from another CA).',
+  PROVISION_TOKEN_EXPIRED: 'The one-time enrollment token has expired (details: expiresAt); ask for a new one with `kiosk-provision ca token`.',
+  PROVISION_TOKEN_USED: 'The one-time enrollment token was already used to enroll a device; ask for a new one.',
+  PROVISION_CSR_MALFORMED: 'An EST request body is not a base64 PKCS#10 certificate request (not base64, truncated, or not a CSR).',
+  PROVISION_CSR_SIGNATURE: "The certificate request's signature does not verify with the public key it carries.",
+  PROVISION_CSR_WEAK_KEY: 'The certificate request carries a key the CA policy refuses (only ECDSA P-256 is issued).',
+  PROVISION_CERT_UNKNOWN: 'A re-enrollment came without a client certificate, or with one this CA did not issue or that is no longer valid.',
+  PROVISION_CERT_REVOKED: 'A re-enrollment came with a client certificate the CA has revoked; the device must enroll again with a new token.',
+  PROVISION_CA_PIN_MISMATCH: "The EST server's CA certificate does not have the SHA-256 fingerprint the technician was given (a wrong server, or an interception).",
+  PROVISION_CA_STATE_INVALID: 'The development CA folder is unreadable or inconsistent (missing key or certificate, unknown serial number).',
+  PROVISION_EST_FAILED: 'An EST request failed for another reason: the server is unreachable, or answered with an unexpected status or body (the message names it).',
+  PROVISION_CA_LISTEN_FAILED: 'The development CA could not listen on the host and port asked (the port is taken, or the address is not this machine\'s).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

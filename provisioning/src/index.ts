@@ -1,2 +1,3 @@
 export { checkConfigFile, defaultConfig, configJsonSchema } from './config-commands.js';
 export * from './pkcs11/index.js';
+export * from './ca/index.js';

@@ -63,3 +63,22 @@ describe('kiosk-provision config', () => {
     expect(stderr).toContain('Usage:');
   });
 });
+
+// Each case starts the CLI, which loads X.509 and fastify for ca: slower than the config commands on a busy machine.
+describe('kiosk-provision ca (usage)', { timeout: 30_000 }, () => {
+  it('--help names every ca command and option, and the top-level help points to it', async () => {
+    const { code, stdout } = await provision(['ca', '--help']);
+    expect(code).toBe(0);
+    for (const word of ['ca init', 'ca serve', 'ca token', 'ca revoke', 'ca list', '--dir', '--host', '--port', '--validity-days', '--site', '--profile', '--ttl', '--device-serial', '--json', 'one-stop|hospital|notary']) {
+      expect(stdout).toContain(word);
+    }
+    expect((await provision(['--help'])).stdout).toContain('kiosk-provision ca init|serve|token|revoke|list');
+  });
+
+  it('exits 2 on a missing option, a bad --ttl or an unknown ca command', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'provision-ca-'));
+    expect(await provision(['ca', 'token', '--profile', 'hospital', '--dir', dir])).toMatchObject({ code: 2, stderr: expect.stringContaining('--site') as unknown });
+    expect(await provision(['ca', 'token', '--site', 'hn', '--profile', 'hospital', '--ttl', '3 weeks', '--dir', dir])).toMatchObject({ code: 2, stderr: expect.stringContaining('--ttl') as unknown });
+    expect((await provision(['ca', 'frobnicate'])).code).toBe(2);
+  });
+});

@@ -8,10 +8,13 @@ Usage:
                                         KIOSK_* environment, and print the effective configuration as JSON
   kiosk-provision config defaults       print the development defaults as a starting configuration file
   kiosk-provision config schema         print the JSON Schema of the configuration file
+  kiosk-provision ca init|serve|token|revoke|list
+                                        the development CA with EST (RFC 7030) for tests and demos;
+                                        \`kiosk-provision ca --help\` lists its options
   kiosk-provision --help
 
-Exit codes: 0 ok, 1 invalid configuration (each problem is listed with its key), 2 usage error.
-See docs/configuration.md for every key and its environment variable.`;
+Exit codes: 0 ok, 1 invalid configuration (each problem is listed with its key) or another typed failure, 2 usage error.
+See docs/configuration.md for every key and its environment variable, docs/provisioning.md for the CA.`;
 
 const print = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -31,6 +34,8 @@ runCli('kiosk-provision', async () => {
     print(configJsonSchema());
     return 0;
   }
+  // Loaded on demand: the CA pulls in X.509, fastify and SQLite, which the config commands do not need.
+  if (command === 'ca') return (await import('./ca-commands.js')).caCommand(process.argv.slice(3));
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${HELP}\n`);
     return command === undefined ? 2 : 0;
