@@ -73,6 +73,13 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The client certificate's subject CN, read once per connection (keep-alive connections carry many requests). */
+const subjects = new WeakMap<TLSSocket, string | string[] | undefined>();
+function peerSubject(socket: TLSSocket): string | string[] | undefined {
+  if (!subjects.has(socket)) subjects.set(socket, socket.getPeerCertificate().subject?.CN);
+  return subjects.get(socket);
+}
+
 const bodyHash = (body: unknown): string => createHash('sha256').update(canonical(body)).digest('hex');
 
 /**
@@ -205,7 +212,7 @@ export class UpstreamSimulator {
       return pointer.startsWith('/body') ? problem(this.upstream, 422, 'CONTRACT_VIOLATION', err.message, pointer) : problem(this.upstream, 400, 'CONTRACT_VIOLATION', err.message, pointer);
     }
     const deviceId = headers['x-device-id'] ?? '';
-    const subject = (request.raw.socket as TLSSocket).getPeerCertificate().subject?.CN;
+    const subject = peerSubject(request.raw.socket as TLSSocket);
     if (subject !== deviceId) return problem(this.upstream, 403, 'DEVICE_MISMATCH', 'X-Device-Id is not the subject of the client certificate', '/headers/x-device-id');
     switch (operation) {
       case 'checkDeliveries':
