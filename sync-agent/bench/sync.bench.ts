@@ -26,8 +26,8 @@ import { naiveDrain } from './naive-client.js';
  * Each delivery is its own aggregate (a dossier per transaction), so batches fill; payloads are the contract samples
  * of @kiosk/fixtures (the synthetic load's payloads are not in the contracts' outbox shapes).
  */
-const SWEEP_ROWS = 4_000;
-const NAIVE_ROWS = 1_000;
+const SWEEP_ROWS = 2_500;
+const NAIVE_ROWS = 600;
 const BACKLOG = 100_000;
 const UPSTREAMS: readonly DeliveredUpstream[] = ['city-tthc', 'population-lgsp', 'hospital-fhir'];
 const SIM_BIN = fileURLToPath(new URL('../bin/kiosk-upstream-sim.js', import.meta.url));

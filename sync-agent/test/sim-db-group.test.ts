@@ -10,9 +10,10 @@ describe('simulator group commit', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sim-db-group-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('deliveries arriving together commit together; one that throws rolls back alone; a repeat in the group sees the first', async () => {
+  it('deliveries arriving together commit together; one that throws rolls back alone (and is not counted); a repeat in the group sees the first', async () => {
     const path = join(dir, 'group.sqlite');
     const db = new SimulatorDb(path);
+    expect(db.deviceCount('dev-kiosk-01')).toBe(0); // counted now, then kept up to date
     const results = await Promise.allSettled([
       db.transactionGrouped(() => db.insert(record('a'))),
       db.transactionGrouped(() => {
@@ -24,6 +25,7 @@ describe('simulator group commit', () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect((results[2] as PromiseFulfilledResult<unknown>).value).toBe('a');
+    expect(db.deviceCount('dev-kiosk-01')).toBe(2); // not the refused one, whose insert was rolled back
     db.close();
     // What another connection reads after the acknowledgements: the committed group, without the refused one.
     const reopened = new SimulatorDb(path, { readonly: true });

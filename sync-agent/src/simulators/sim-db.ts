@@ -85,6 +85,7 @@ export class SimulatorDb {
   private readonly db: Database.Database;
   /** Prepared once per SQL text: the simulator runs the same few statements for every request. */
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly heldPerDevice = new Map<string, number>();
   private group: Array<{ fn: () => unknown; resolve: (value: unknown) => void; reject: (err: unknown) => void }> = [];
 
   constructor(path: string, options: { readonly?: boolean } = {}) {
@@ -110,7 +111,12 @@ export class SimulatorDb {
 
   /** Runs `fn` in one SQLite transaction (IMMEDIATE): the delivery and what it created commit together or not at all. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      this.heldPerDevice.clear(); // what it inserted is rolled back
+      throw err;
+    }
   }
 
   /**
@@ -157,6 +163,8 @@ export class SimulatorDb {
     const info = this.db
       .prepare('INSERT INTO deliveries (idempotency_key, device_id, stream, seq, body_hash, status, receipt, received_at, ref, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(record.idempotencyKey, record.deviceId, record.stream, record.seq, record.bodyHash, record.status, JSON.stringify(record.receipt), record.receivedAt, record.ref ?? null, JSON.stringify(record.meta ?? {}));
+    const counted = this.heldPerDevice.get(record.deviceId);
+    if (counted !== undefined) this.heldPerDevice.set(record.deviceId, counted + 1);
     return Number(info.lastInsertRowid);
   }
 
@@ -171,8 +179,15 @@ export class SimulatorDb {
     return row && toRecord(row);
   }
 
+  /**
+   * Deliveries held from `deviceId`, answered with every acknowledgement: counted once, then kept up to date by
+   * `insert` (counting the index on every request grows with the table: 100k deliveries made it quadratic). Any
+   * rollback or restore drops the cache, so it never counts what is not held.
+   */
   deviceCount(deviceId: string): number {
-    return (this.sql('SELECT count(*) AS n FROM deliveries WHERE device_id = ?').get(deviceId) as { n: number }).n;
+    let n = this.heldPerDevice.get(deviceId);
+    if (n === undefined) this.heldPerDevice.set(deviceId, (n = (this.sql('SELECT count(*) AS n FROM deliveries WHERE device_id = ?').get(deviceId) as { n: number }).n));
+    return n;
   }
 
   /** The keys among `keys` this simulator holds no delivery of from `deviceId`, in the order given. */
@@ -213,6 +228,7 @@ export class SimulatorDb {
    * dedupe rows included, so their keys are unknown again and the per-device counts drop.
    */
   forgetLast(n: number): number {
+    this.heldPerDevice.clear();
     return this.transaction(() => {
       const keys = (this.sql('SELECT idempotency_key AS k FROM deliveries ORDER BY arrival DESC LIMIT ?').all(n) as Array<{ k: string }>).map((r) => r.k);
       const dropResource = this.sql('DELETE FROM fhir_resources WHERE created_by = ?');
