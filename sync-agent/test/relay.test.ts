@@ -58,6 +58,21 @@ describe('Relay over a real store', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('drain: a slow upstream does not hold back the others (no barrier between their batches)', async () => {
+    for (let step = 0; step < 4; step += 1) for (const id of CITIZENS) store.recordTransaction(submission(id, step, ['city', 'population']));
+    const city = new ScriptedUpstream('city');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slow = new ScriptedUpstream('population');
+    const population: UpstreamTransport = { name: 'population', send: async (batch) => (await held, slow.send(batch)) };
+    const drained = new Relay({ store, upstreams: [city, population], log, now, batchSize: 3 }).drain();
+    // City's four batches of three all go while population's first answer is still held.
+    while (city.received.length < 12) await new Promise((resolve) => setImmediate(resolve));
+    expect(slow.received).toHaveLength(0);
+    release();
+    expect(await drained).toEqual({ delivered: 24, retried: 0, deadLettered: 0, bookkeepingFailed: 0 });
+  });
+
   it('delivers every delivery once per upstream, each dossier in its recorded order, and leaves nothing pending', async () => {
     for (let step = 0; step < 4; step += 1) for (const id of CITIZENS) store.recordTransaction(submission(id, step, ['city', 'population']));
     const city = new ScriptedUpstream('city');

@@ -100,15 +100,30 @@ export class Relay extends EventEmitter<RelayEvents> {
     return counts.reduce(add, zero());
   }
 
-  /** Rounds until no healthy upstream has a due delivery (retries scheduled for later stay pending). */
+  /**
+   * Batches until no healthy upstream has a due delivery (retries scheduled for later stay pending). Each upstream
+   * goes at its own pace: a slow one does not hold the others' next batch back (no barrier between rounds).
+   */
   async drain(onProgress?: (total: RoundCounts) => void): Promise<RoundCounts> {
     const total = zero();
-    for (;;) {
-      const counts = await this.round();
-      add(total, counts);
-      onProgress?.(total);
-      if (counts.delivered + counts.retried + counts.deadLettered + counts.bookkeepingFailed === 0) return total;
-    }
+    let failed = false;
+    const drainOne = async (upstream: UpstreamTransport): Promise<void> => {
+      while (!failed && this.health.get(upstream.name)?.state === 'ok') {
+        const counts = await this.roundFor(upstream);
+        add(total, counts);
+        onProgress?.(total);
+        if (counts.delivered + counts.retried + counts.deadLettered + counts.bookkeepingFailed === 0) return;
+      }
+    };
+    // The first failure ends the drain; the other upstreams stop after their batch in flight.
+    const loops = this.options.upstreams.map((u) => drainOne(u).catch((err: unknown) => {
+      failed = true;
+      throw err;
+    }));
+    const settled = await Promise.allSettled(loops);
+    const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    return total;
   }
 
   private async roundFor(upstream: UpstreamTransport, newestFirst: boolean): Promise<RoundCounts> {

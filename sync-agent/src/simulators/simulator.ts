@@ -73,6 +73,13 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The client certificate's subject CN, read once per connection (keep-alive connections carry many requests). */
+const subjects = new WeakMap<TLSSocket, string | string[] | undefined>();
+function peerSubject(socket: TLSSocket): string | string[] | undefined {
+  if (!subjects.has(socket)) subjects.set(socket, socket.getPeerCertificate().subject?.CN);
+  return subjects.get(socket);
+}
+
 const bodyHash = (body: unknown): string => createHash('sha256').update(canonical(body)).digest('hex');
 
 /**
@@ -169,7 +176,7 @@ export class UpstreamSimulator {
     if (fault?.kind === 'status') return this.send(reply, problem(this.upstream, fault.status, 'UNAVAILABLE', 'simulated failure; nothing was recorded', undefined, fault.retryAfter === undefined ? undefined : { 'retry-after': String(fault.retryAfter) }));
     if (fault?.kind === 'throttle') return this.send(reply, problem(this.upstream, 429, 'THROTTLED', 'too many requests', undefined, { 'retry-after': String(fault.retryAfter) }));
 
-    const answer = this.answer(request);
+    const answer = await this.answer(request);
     if (fault?.kind === 'drop-after-commit') return this.destroy(reply);
     if (fault?.kind === 'reset-mid-response') return this.cutOff(reply, answer);
     return this.send(reply, answer);
@@ -191,7 +198,7 @@ export class UpstreamSimulator {
   }
 
   /** The contract's answer to one request (everything recorded is committed before this returns). */
-  private answer(request: FastifyRequest): Answer {
+  private async answer(request: FastifyRequest): Promise<Answer> {
     const headers = Object.fromEntries(Object.entries(request.headers).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const contractRequest: ContractRequest = { method: request.method, path: request.url, headers, ...(request.body === undefined ? {} : { body: request.body }) };
     let operation: string;
@@ -205,7 +212,7 @@ export class UpstreamSimulator {
       return pointer.startsWith('/body') ? problem(this.upstream, 422, 'CONTRACT_VIOLATION', err.message, pointer) : problem(this.upstream, 400, 'CONTRACT_VIOLATION', err.message, pointer);
     }
     const deviceId = headers['x-device-id'] ?? '';
-    const subject = (request.raw.socket as TLSSocket).getPeerCertificate().subject?.CN;
+    const subject = peerSubject(request.raw.socket as TLSSocket);
     if (subject !== deviceId) return problem(this.upstream, 403, 'DEVICE_MISMATCH', 'X-Device-Id is not the subject of the client certificate', '/headers/x-device-id');
     switch (operation) {
       case 'checkDeliveries':
@@ -225,8 +232,11 @@ export class UpstreamSimulator {
     return { ...answer, headers: { ...answer.headers, 'x-device-received': String(this.store.deviceCount(deviceId)) } };
   }
 
-  /** Durable dedupe by Idempotency-Key: a new delivery is committed, then acknowledged; a repeat gets the original receipt. */
-  private deliver(headers: Record<string, string>, body: unknown): Answer {
+  /**
+   * Durable dedupe by Idempotency-Key: a new delivery is committed, then acknowledged; a repeat gets the original
+   * receipt. Deliveries arriving together share one commit (SimulatorDb.transactionGrouped).
+   */
+  private async deliver(headers: Record<string, string>, body: unknown): Promise<Answer> {
     const upstream = this.upstream;
     if (!isDeliveredUpstream(upstream)) throw new Error(`${upstream} takes no deliveries`);
     const key = headers['idempotency-key'] ?? '';
@@ -236,7 +246,7 @@ export class UpstreamSimulator {
     type Outcome = { held: StoredDelivery } | { accepted: Acceptance; arrival: number };
     let outcome: Outcome;
     try {
-      outcome = db.transaction((): Outcome => {
+      outcome = await db.transactionGrouped((): Outcome => {
         const held = db.find(key);
         if (held) return { held };
         const now = new Date();
