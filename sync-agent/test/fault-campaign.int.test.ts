@@ -38,8 +38,12 @@ describe('fault campaign: 10,000 transactions through a faulty network, faulty u
   let endpoint: AgentEndpoint;
   let agent: ChildProcess;
 
-  const startAgent = (): void => {
+  /** A new `kiosk-sync run`, once its endpoint takes a notification (so the next fault meets a running agent). */
+  const startAgent = async (): Promise<void> => {
     agent = spawnKioskSync(rig, configPath, ['run']);
+    for (const deadline = Date.now() + 60_000; !(await notifyAgent(endpoint)); await sleep(200)) {
+      if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`kiosk-sync run did not come up (exit ${agent.exitCode}); see agent.log`);
+    }
   };
 
   beforeAll(async () => {
@@ -62,12 +66,13 @@ describe('fault campaign: 10,000 transactions through a faulty network, faulty u
     const between = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
     const plan = schedule(random);
     const scheduled: Record<string, number> = {};
+    const steps: string[] = [];
     let kills = 0;
     let killedMidBatch = 0;
     let simRestarts = 0;
     const startedAt = Date.now();
 
-    startAgent();
+    await startAgent();
     for (const [step, kind] of plan.entries()) {
       // The previous step's toxics end (simulator faults are counted: they end when used up, so a duplicate-ack
       // waits for the resends it is meant for); this step's batch is recorded, the agent told, the next fault goes in.
@@ -77,6 +82,7 @@ describe('fault campaign: 10,000 transactions through a faulty network, faulty u
       scheduled[kind] = (scheduled[kind] ?? 0) + 1;
       const target = pick(rig.delivering);
       const proxy = rig.proxies.get(target.upstream)!;
+      steps.push(['kill', 'restart-sims'].includes(kind) ? kind : `${kind}@${target.upstream}`);
       const toxic = (spec: ToxicSpec): void => void proxy.addToxic(spec);
       const arm = (spec: FaultSpec): void => void target.arm(spec);
       switch (kind) {
@@ -101,9 +107,10 @@ describe('fault campaign: 10,000 transactions through a faulty network, faulty u
           arm({ kind, count: between(3, 12) });
           break;
         case 'drop-after-commit':
-          // The resends of what was committed meet duplicate acknowledgements.
+          // The resends of what was committed (these, and any batch cut off by a kill or a reset) meet duplicate
+          // acknowledgements on every upstream.
           arm({ kind, count: between(3, 12) });
-          arm({ kind: 'duplicate-ack', count: between(2, 6) });
+          for (const sim of rig.delivering) sim.arm({ kind: 'duplicate-ack', count: between(2, 6) });
           break;
         case '5xx': {
           const status = pick([500, 502, 503, 504] as const);
@@ -123,7 +130,7 @@ describe('fault campaign: 10,000 transactions through a faulty network, faulty u
           agent.kill('SIGKILL');
           await exited(agent);
           kills++;
-          startAgent();
+          await startAgent();
           break;
         }
         case 'restart-sims':
@@ -180,7 +187,7 @@ describe('fault campaign: 10,000 transactions through a faulty network, faulty u
       ['problems', result.problems.length],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
-    console.log(['fault campaign', ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`), ...result.problems.slice(0, 20)].join('\n'));
+    console.log(['fault campaign', `steps: ${steps.join(', ')}`, ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`), ...result.problems.slice(0, 20)].join('\n'));
 
     expect(result.problems).toEqual([]);
     expect(result.deliveries).toBeGreaterThan(BATCHES * PER_BATCH);
