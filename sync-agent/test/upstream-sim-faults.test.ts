@@ -84,8 +84,10 @@ describe('upstream simulator faults, seen from a client with the device certific
   it('duplicate-ack: a repeat is acknowledged as new (201), yet the record and X-Device-Received count it once', async () => {
     const i = next++;
     const first = await answer(sim.url, pki, req(i));
+    const duplicates = sim.stats().duplicates;
     sim.arm({ kind: 'duplicate-ack', count: 2 });
     const dup = await answer(sim.url, pki, req(i));
+    expect(sim.stats().duplicates).toBe(duplicates + 1);
     expect(dup.status).toBe(201);
     expect(dup.headers['idempotent-replayed']).toBeUndefined();
     expect(dup.body).toEqual(first.body);

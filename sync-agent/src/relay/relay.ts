@@ -108,8 +108,9 @@ export class Relay extends EventEmitter<RelayEvents> {
     const total = zero();
     let failed = false;
     const drainOne = async (upstream: UpstreamTransport): Promise<void> => {
+      // Oldest first throughout: a drain empties a backlog (the agent's loop alternates with newest-first rounds).
       while (!failed && this.health.get(upstream.name)?.state === 'ok') {
-        const counts = await this.roundFor(upstream);
+        const counts = await this.roundFor(upstream, false);
         add(total, counts);
         onProgress?.(total);
         if (counts.delivered + counts.retried + counts.deadLettered + counts.bookkeepingFailed === 0) return;

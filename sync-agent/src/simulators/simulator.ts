@@ -40,6 +40,8 @@ export interface SimulatorStats {
   upstream: UpstreamName;
   url: string;
   requests: number;
+  /** Repeats of a held delivery answered from the dedupe table (409, or the original answer under duplicate-ack). */
+  duplicates: number;
   records: number;
   devices: Record<string, number>;
   faults: ReturnType<FaultPlan['stats']>;
@@ -91,6 +93,7 @@ export class UpstreamSimulator {
   private app: FastifyInstance | undefined;
   private db: SimulatorDb | undefined;
   private requests = 0;
+  private duplicates = 0;
   private readonly restores = { count: 0, forgotten: 0 };
   private boundPort = 0;
 
@@ -263,6 +266,7 @@ export class UpstreamSimulator {
     if ('held' in outcome) {
       const { held } = outcome;
       if (held.deviceId !== deviceId || held.bodyHash !== hash) return problem(upstream, 422, 'IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for another delivery', '/headers/idempotency-key');
+      this.duplicates++;
       const duplicateAck = this.faults.take('repeat');
       // The duplicate-ack fault answers a repeat as if it were new: the agent must still count the delivery once.
       return this.withCount(deviceId, duplicateAck ? { status: held.status, body: held.receipt } : { status: 409, body: held.receipt });
@@ -292,7 +296,7 @@ export class UpstreamSimulator {
   }
 
   stats(): SimulatorStats {
-    return { upstream: this.upstream, url: this.url, requests: this.requests, records: this.store.count(), devices: this.store.deviceCounts(), faults: this.faults.stats(), restores: { ...this.restores } };
+    return { upstream: this.upstream, url: this.url, requests: this.requests, duplicates: this.duplicates, records: this.store.count(), devices: this.store.deviceCounts(), faults: this.faults.stats(), restores: { ...this.restores } };
   }
 
   arm(spec: unknown): FaultSpec {
