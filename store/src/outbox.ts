@@ -203,6 +203,21 @@ export function releaseClaims(ctx: StoreContext, ids: readonly number[]): void {
   });
 }
 
+/**
+ * The upstream answers again after network failures: its deliveries waiting out a backoff for "no answer" (the delivery
+ * policy's reason for a connection that failed) are due now, not at their backoff time (PowerSync native#15: a
+ * failed round never retried until the next write). Ones waiting on the upstream's own Retry-After keep their time.
+ */
+export function rescheduleUnanswered(ctx: StoreContext, upstream: string): number {
+  return writeTransaction(ctx.db, 'cannot reschedule the retries', () => {
+    const now = ctx.now();
+    return sql(
+      ctx.db,
+      "UPDATE outbox SET next_attempt_at = @now WHERE upstream = @upstream AND delivered_at IS NULL AND dead_letter = 0 AND next_attempt_at > @now AND last_error LIKE 'no answer%'",
+    ).run({ now, upstream }).changes;
+  });
+}
+
 /** The upstream refused for good (or attempts ran out): set aside for a person to look at; later ones proceed. */
 export function markDeadLetter(ctx: StoreContext, id: number, error: string): void {
   changeOne(ctx, 'cannot dead-letter the delivery', id, unlessPending(id), (row, now) => {

@@ -19,6 +19,7 @@ import {
   nextDueAt,
   outboxStatus,
   releaseClaims,
+  rescheduleUnanswered,
   requeueDelivered,
   retryAllDeadLetters,
   retryDeadLetter,
@@ -207,10 +208,14 @@ export class TransactionStore {
     return markRetryBatch(this.#ctx, ids, error, nextAttemptAt);
   }
 
-  /** Per upstream: pending, in flight, delivered, dead-lettered, oldest pending. */
   /** Claimed deliveries not sent after all (credentials refused): due again at once, no attempt spent. */
   releaseClaims(ids: readonly number[]): void {
     releaseClaims(this.#ctx, ids);
+  }
+
+  /** After network failures, the upstream answers again: its "no answer" retries are due now (see outbox.ts). */
+  rescheduleUnanswered(upstream: string): number {
+    return rescheduleUnanswered(this.#ctx, upstream);
   }
 
   /** When the next delivery to one of `upstreams` comes due (retry time or lease end); null when none is pending. */
@@ -218,6 +223,7 @@ export class TransactionStore {
     return nextDueAt(this.#ctx, upstreams);
   }
 
+  /** Per upstream: pending, in flight, delivered, dead-lettered, oldest pending. */
   outboxStatus(): Record<string, UpstreamOutboxStatus> {
     return outboxStatus(this.#ctx);
   }

@@ -168,4 +168,23 @@ describe('Relay over a real store', () => {
     expect(store.deliveriesOf(good.id)).toMatchObject([{ state: 'delivered', receipt: 'HS-000042' }]);
     expect(store.deliveriesOf(bad.id)).toMatchObject([{ state: 'delivered', receipt: null }]);
   });
+
+  it('a reconnect flushes at once: deliveries waiting out a "no answer" backoff go as soon as the upstream answers again', async () => {
+    // Three dossiers; the network is down for the first round, so each gets a full-jitter retry time in the future.
+    for (const id of CITIZENS) store.recordTransaction(submission(id, 0, ['city', 'population']));
+    let down = true;
+    const city = new ScriptedUpstream('city', () => (down ? { status: undefined, error: 'ECONNREFUSED' } : { status: 201 }));
+    const population = new ScriptedUpstream('population', () => ({ status: 503, retryAfter: '600' }));
+    const relay = new Relay({ store, upstreams: [city, population], log, now, random: () => 0.99 });
+    expect(await relay.round()).toMatchObject({ retried: 6 });
+    expect(await relay.round()).toMatchObject({ delivered: 0, retried: 0 }); // nothing due: all wait out their backoff
+    // The network is back; a new dossier is recorded (notify): its delivery succeeds, and the earlier ones follow at
+    // once, without the clock reaching their backoff time. The upstream that asked for 10 minutes still gets them.
+    down = false;
+    store.recordTransaction(submission('079300001111', 0, ['city']));
+    expect(await relay.round()).toMatchObject({ delivered: 1 });
+    expect(await relay.round()).toMatchObject({ delivered: 3 });
+    expect(store.outboxStatus().city).toMatchObject({ pending: 0, delivered: 4 });
+    expect(store.outboxStatus().population).toMatchObject({ pending: 3, delivered: 0 });
+  });
 });

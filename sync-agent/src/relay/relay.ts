@@ -12,6 +12,8 @@ export interface OutboxPort {
   markDeadLetter(id: number, error: string): void;
   /** Claims ended without an attempt (the upstream refused our credentials): due again when it is resumed. */
   releaseClaims(ids: readonly number[]): void;
+  /** The upstream answers again: its retries for "no answer" are due now (a reconnect flushes at once). */
+  rescheduleUnanswered?(upstream: string): number;
 }
 
 /**
@@ -71,6 +73,8 @@ function add(into: RoundCounts, from: RoundCounts): RoundCounts {
  */
 export class Relay extends EventEmitter<RelayEvents> {
   private readonly health = new Map<string, UpstreamHealth>();
+  /** Upstreams that may have deliveries waiting out a network failure's backoff (true at start: a previous run may have left some). */
+  private readonly unanswered = new Set<string>();
   private readonly batchSize: number;
   private readonly leaseMs: number;
   private readonly backoff: BackoffPolicy;
@@ -82,7 +86,10 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.leaseMs = options.leaseMs ?? 60_000;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.now = options.now ?? Date.now;
-    for (const upstream of options.upstreams) this.health.set(upstream.name, { state: 'ok' });
+    for (const upstream of options.upstreams) {
+      this.health.set(upstream.name, { state: 'ok' });
+      this.unanswered.add(upstream.name);
+    }
   }
 
   upstreamHealth(): Record<string, UpstreamHealth> {
@@ -148,14 +155,30 @@ export class Relay extends EventEmitter<RelayEvents> {
       const answer = answers[i]!;
       const outcome = classifyAnswer(answer, this.now());
       if (outcome.kind === 'reauthenticate') refused.push(delivery.id);
+      if (answer.status === undefined && outcome.kind === 'retry') this.unanswered.add(upstream.name);
       if (outcome.kind !== 'delivered') return this.settle(upstream.name, delivery, outcome, counts);
       delivered.push(delivery.id);
       if (answer.receipt !== undefined) receipts.set(delivery.id, answer.receipt);
     });
     this.bookDelivered(upstream.name, delivered, receipts, counts);
     this.releaseRefused(upstream.name, refused, counts);
+    if (delivered.length > 0) this.reconnected(upstream.name);
     this.emit('round', { upstream: upstream.name, counts });
     return counts;
+  }
+
+  /** An upstream that failed to answer answers again: what waits out that failure's backoff goes now. */
+  private reconnected(upstream: string): void {
+    if (!this.unanswered.delete(upstream)) return;
+    try {
+      const rescheduled = this.options.store.rescheduleUnanswered?.(upstream) ?? 0;
+      if (rescheduled > 0) this.options.log.info({ upstream, rescheduled }, 'upstream answers again: deliveries that had no answer are due now');
+    } catch (err) {
+      if (!isKioskError(err)) throw err;
+      // They keep their backoff time; the next reconnect tries again.
+      this.unanswered.add(upstream);
+      this.options.log.warn({ upstream, code: err.code }, 'could not reschedule the deliveries that had no answer');
+    }
   }
 
   /** The acknowledged part of a batch, marked in one store transaction (the relay's bookkeeping is batched). */
