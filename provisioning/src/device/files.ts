@@ -26,7 +26,6 @@ export interface InitState {
   site: string;
   profile: DeviceProfile;
   enrollUrl: string;
-  keyLocation: 'file' | 'pkcs11';
   csrDer?: string;
   caPem?: string;
   certPem?: string;

@@ -78,7 +78,7 @@ export async function runInit(options: InitOptions): Promise<'done' | 'unchanged
     options.out(`already enrolled: ${options.configFile} is configured (${previous.site}, ${previous.profile}); nothing changed`);
     return 'unchanged';
   }
-  const state: InitState = previous ?? { done: [], site: options.site, profile: options.profile, enrollUrl: options.enrollUrl, keyLocation: options.pkcs11 ? 'pkcs11' : 'file' };
+  const state: InitState = previous ?? { done: [], site: options.site, profile: options.profile, enrollUrl: options.enrollUrl };
   // Before enrollment the device id is unknown: the CA names it from the token.
   let config = targetConfig(options, state.certPem ? deviceIdOf(state.certPem) : 'pending');
   const steps: Record<InitStep, () => Promise<string> | string> = {
