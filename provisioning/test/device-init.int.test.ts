@@ -73,7 +73,7 @@ describe('kiosk-provision init with a file key', () => {
     for (const file of [config.sync.clientKey, config.store.keyFile, config.store.signingKeyFile]) expect(statSync(join(dir, file)).mode & 0o077).toBe(0);
     const certificate = new X509Certificate(readFileSync(join(dir, config.sync.clientCert)));
     expect(certificate.subject).toContain(`CN=${config.device.id}`);
-    execFileSync('openssl', ['verify', '-CAfile', join(dir, 'data/sync/device-ca.pem'), join(dir, config.sync.clientCert)]);
+    execFileSync('openssl', ['verify', '-CAfile', join(dir, 'data/sync/est-ca.pem'), join(dir, config.sync.clientCert)]);
     expect(readFileSync(join(dir, 'data/sync/device-identity.png')).subarray(1, 4).toString()).toBe('PNG');
 
     const again = await cli(dir, initArgs('spent-anyway', upstreamCa));
@@ -155,7 +155,7 @@ describe('kiosk-provision init with a SoftHSM2 token', () => {
       expect(run.code).toBe(0);
       const config = configSchema.parse(JSON.parse(readFileSync(join(dir, 'kiosk.config.json'), 'utf8')));
       expect(config.provisioning.pkcs11).toMatchObject({ tokenLabel: 'kiosk-init', pinFile: token.pinFile });
-      execFileSync('openssl', ['verify', '-CAfile', join(dir, 'data/sync/device-ca.pem'), join(dir, config.sync.clientCert)]);
+      execFileSync('openssl', ['verify', '-CAfile', join(dir, 'data/sync/est-ca.pem'), join(dir, config.sync.clientCert)]);
       const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
       for (const file of files) expect(readFileSync(join(file.parentPath, file.name)).toString('latin1')).not.toContain('PRIVATE KEY');
       const status = JSON.parse((await cli(dir, ['status', '--json'])).stdout) as { key: { location: string } };

@@ -24,7 +24,7 @@ export interface InitOptions {
 }
 
 /** The EST CA is kept beside the client certificate: renew pins it, and it is what the upstreams trust for devices. */
-export const deviceCaPath = (config: KioskConfig): string => join(dirname(config.sync.clientCert), 'device-ca.pem');
+export const deviceCaPath = (config: KioskConfig): string => join(dirname(config.sync.clientCert), 'est-ca.pem');
 export const identityPngPath = (config: KioskConfig): string => join(dirname(config.sync.clientCert), 'device-identity.png');
 
 /** The configuration init works with: the existing file's, with the technician's site, profile and token. */
