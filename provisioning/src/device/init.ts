@@ -24,7 +24,7 @@ export interface InitOptions {
 }
 
 /** The EST CA is kept beside the client certificate: renew pins it, and it is what the upstreams trust for devices. */
-export const deviceCaPath = (config: KioskConfig): string => join(dirname(config.sync.clientCert), 'est-ca.pem');
+export const estCaPath = (config: KioskConfig): string => join(dirname(config.sync.clientCert), 'est-ca.pem');
 export const identityPngPath = (config: KioskConfig): string => join(dirname(config.sync.clientCert), 'device-identity.png');
 
 /** The configuration init works with: the existing file's, with the technician's site, profile and token. */
@@ -105,9 +105,9 @@ export async function runInit(options: InitOptions): Promise<'done' | 'unchanged
       } else if (!existsSync(config.sync.upstreamCa)) {
         throw new KioskError('PROVISION_UPSTREAM_CA_MISSING', `there is no upstream CA at ${config.sync.upstreamCa}; give the upstream servers' CA file with --upstream-ca FILE`);
       }
-      writeAtomic(deviceCaPath(config), pemChain(state.caPem ?? ''));
+      writeAtomic(estCaPath(config), pemChain(state.caPem ?? ''));
       writeAtomic(config.sync.clientCert, pemChain(state.certPem ?? '', state.caPem ?? ''));
-      return `${config.sync.clientCert}, ${deviceCaPath(config)}, upstream pin ${config.sync.upstreamCa}`;
+      return `${config.sync.clientCert}, ${estCaPath(config)}, upstream pin ${config.sync.upstreamCa}`;
     },
     'store-keys': () => {
       if (config.provisioning.pkcs11.tokenLabel) {

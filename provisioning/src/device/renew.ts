@@ -5,7 +5,7 @@ import { KioskError, type KioskConfig } from '@kiosk/common';
 import { estReenroll } from '../ca/est-client.js';
 import { deviceCsr } from './device-key.js';
 import { effectiveConfig, pemChain, readState, writeAtomic, writeState, type InitState } from './files.js';
-import { deviceCaPath, deviceIdOf, identityOf, type Identity } from './init.js';
+import { estCaPath, deviceIdOf, identityOf, type Identity } from './init.js';
 
 /** Renewal is due at two thirds of the certificate's lifetime (step-ca's default), less a jitter. */
 export function renewalTime(certPem: string): Date {
@@ -45,7 +45,7 @@ export async function renewOnce(configFile: string, options: { force: boolean; n
   if (config.provisioning.pkcs11.tokenLabel) {
     throw new KioskError('PROVISION_EST_FAILED', 'renewal of a certificate whose key is in a PKCS#11 token is not implemented yet (the EST client takes a PEM key); enroll again with a new token');
   }
-  const caPin = readFileSync(deviceCaPath(config), 'utf8');
+  const caPin = readFileSync(estCaPath(config), 'utf8');
   const csrDer = await deviceCsr(config, `CN=${deviceIdOf(certPem)}`);
   const fresh = await estReenroll({ url: state.enrollUrl, tls: { cert: certPem, key: readFileSync(config.sync.clientKey, 'utf8') }, csrDer, caPin });
   writeAtomic(config.sync.clientCert, pemChain(fresh, caPin));
