@@ -8,7 +8,7 @@ import { Pkcs11Token } from '../pkcs11/token.js';
 import { writeAtomic } from './files.js';
 
 /** CKA_LABELs of the device's keys on a PKCS#11 token. */
-export const TOKEN_LABELS = { device: 'kiosk-device', storeWrap: 'kiosk-store-wrap', storeSigning: 'kiosk-store-signing' } as const;
+export const TOKEN_LABELS = { device: 'kiosk-device', storeWrap: 'kiosk-store-wrap' } as const;
 
 export type Pkcs11Config = KioskConfig['provisioning']['pkcs11'];
 

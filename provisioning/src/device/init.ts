@@ -7,7 +7,7 @@ import QRCode from 'qrcode';
 import type { DeviceProfile } from '../ca/dev-ca.js';
 import { estCaCerts, estEnroll } from '../ca/est-client.js';
 import { fingerprint256 } from '../ca/x509.js';
-import { Pkcs11CheckpointSigner, Pkcs11KeyProvider } from '../pkcs11/store-keys.js';
+import { Pkcs11KeyProvider } from '../pkcs11/store-keys.js';
 import { TOKEN_LABELS, deviceCsr, ensureDeviceKey, openToken } from './device-key.js';
 import { CONFIG_PROFILE, INIT_STEPS, pemChain, readRawConfig, readState, writeAtomic, writeState, type InitState, type InitStep } from './files.js';
 
@@ -110,18 +110,18 @@ export async function runInit(options: InitOptions): Promise<'done' | 'unchanged
       return `${config.sync.clientCert}, ${estCaPath(config)}, upstream pin ${config.sync.upstreamCa}`;
     },
     'store-keys': () => {
+      // The audit signer stays a file even with a token: an Ed25519 private key on the token makes libp11 0.4.12
+      // (the TLS engine) fail to enumerate private keys, so mTLS with the device key would break (provisioning.md).
+      new FileCheckpointSigner(config.store.signingKeyFile, { create: true });
       if (config.provisioning.pkcs11.tokenLabel) {
         const token = openToken(config.provisioning.pkcs11);
         try {
-          const provider = new Pkcs11KeyProvider(token, TOKEN_LABELS.storeWrap, { create: true });
-          new Pkcs11CheckpointSigner(token, TOKEN_LABELS.storeSigning, { create: true });
-          return provider.description;
+          return `${new Pkcs11KeyProvider(token, TOKEN_LABELS.storeWrap, { create: true }).description}, ${config.store.signingKeyFile}`;
         } finally {
           token.close();
         }
       }
       new FileKeyProvider(config.store.keyFile, { create: true });
-      new FileCheckpointSigner(config.store.signingKeyFile, { create: true });
       return `${config.store.keyFile}, ${config.store.signingKeyFile}`;
     },
     config: () => {

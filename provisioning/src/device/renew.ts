@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KioskError, type KioskConfig } from '@kiosk/common';
 import { estReenroll } from '../ca/est-client.js';
-import { deviceCsr } from './device-key.js';
+import { loadTokenClientTls } from '@kiosk/sync-agent';
+import { TOKEN_LABELS, deviceCsr } from './device-key.js';
 import { effectiveConfig, pemChain, readState, writeAtomic, writeState, type InitState } from './files.js';
 import { estCaPath, deviceIdOf, identityOf, type Identity } from './init.js';
 
@@ -42,12 +43,15 @@ export async function renewOnce(configFile: string, options: { force: boolean; n
   const { config, state, certPem } = enrolled(configFile);
   const due = jittered(certPem);
   if (!options.force && (options.now ?? new Date()) < due) return { renewed: false, identity: identityOf(config, certPem), due };
-  if (config.provisioning.pkcs11.tokenLabel) {
-    throw new KioskError('PROVISION_EST_FAILED', 'renewal of a certificate whose key is in a PKCS#11 token is not implemented yet (the EST client takes a PEM key); enroll again with a new token');
-  }
   const caPin = readFileSync(estCaPath(config), 'utf8');
+  const { pkcs11 } = config.provisioning;
+  // TLS first: once OpenSSL's engine has initialised the module, the CSR's pkcs11js session joins it and does not
+  // finalise it on close (provisioning.md, "the process opens the token twice").
+  const tls = pkcs11.tokenLabel
+    ? { secureContext: loadTokenClientTls({ clientCert: config.sync.clientCert, upstreamCa: estCaPath(config) }, { module: pkcs11.module, tokenLabel: pkcs11.tokenLabel, keyLabel: TOKEN_LABELS.device, pinFile: pkcs11.pinFile }).options.secureContext }
+    : { cert: certPem, key: readFileSync(config.sync.clientKey, 'utf8') };
   const csrDer = await deviceCsr(config, `CN=${deviceIdOf(certPem)}`);
-  const fresh = await estReenroll({ url: state.enrollUrl, tls: { cert: certPem, key: readFileSync(config.sync.clientKey, 'utf8') }, csrDer, caPin });
+  const fresh = await estReenroll({ url: state.enrollUrl, tls, csrDer, caPin });
   writeAtomic(config.sync.clientCert, pemChain(fresh, caPin));
   const identity = identityOf(config, fresh);
   writeState(configFile, { ...state, lastRenewal: { at: new Date().toISOString(), serial: identity.serial } });
