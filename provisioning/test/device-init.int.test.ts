@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,7 +55,7 @@ function device(): { dir: string; upstreamCa: string } {
 }
 
 const initArgs = (token: string, upstreamCa: string, fingerprint = ca.fingerprint256): string[] => [
-  'init', '--site', 'hn-badinh', '--profile', 'one-stop', '--enroll', server.url, '--token', token, '--ca-fingerprint', fingerprint, '--upstream-ca', upstreamCa,
+  'init', '--site', 'hn-badinh', '--profile', 'one-stop', '--enroll', server.url, `--token=${token}`, '--ca-fingerprint', fingerprint, '--upstream-ca', upstreamCa,
 ];
 
 const newToken = (): string => ca.createToken({ site: 'hn-badinh', profile: 'one-stop', ttlMs: 3_600_000 }).token;
@@ -170,6 +170,28 @@ describe('kiosk-provision init with a SoftHSM2 token', () => {
       const after = new X509Certificate(readFileSync(join(dir, config.sync.clientCert)));
       expect(after.serialNumber).not.toBe(status.serial);
       execFileSync('openssl', ['verify', '-CAfile', join(dir, 'data/sync/est-ca.pem'), join(dir, config.sync.clientCert)]);
+    } finally {
+      token.remove();
+    }
+  });
+
+  it('a missing token and a wrong PIN each give one sentence, exit 1 and leave no configuration', async () => {
+    const token = tempToken('kiosk-pin');
+    try {
+      const wrongPin = join(token.dir, 'wrong.pin');
+      writeFileSync(wrongPin, '000000', { mode: 0o600 });
+      const cases: [string[], string][] = [
+        [['--pkcs11-token', 'no-such-token', '--pin-file', token.pinFile], 'PKCS11_MODULE_UNAVAILABLE'],
+        [['--pkcs11-token', token.tokenLabel, '--pin-file', wrongPin], 'PKCS11_LOGIN_FAILED'],
+      ];
+      for (const [extra, code] of cases) {
+        const { dir, upstreamCa } = device();
+        const run = await cli(dir, [...initArgs(newToken(), upstreamCa), ...extra]);
+        expect(run.code).toBe(1);
+        expect(run.stderr.trim().split('\n')).toHaveLength(1);
+        expect(run.stderr).toContain(`[${code}]`);
+        expect(existsSync(join(dir, 'kiosk.config.json'))).toBe(false);
+      }
     } finally {
       token.remove();
     }

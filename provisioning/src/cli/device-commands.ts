@@ -6,7 +6,7 @@ import { enrolled, renewDaemon, renewOnce, renewalTime } from '../device/renew.j
 
 /** `kiosk-provision init | renew | status` (docs/provisioning.md "Enrolling a kiosk (init)", "Renewal", "Status"). */
 
-export const DEVICE_HELP = `kiosk-provision init --site CODE --profile ${DEVICE_PROFILES.join('|')} --enroll URL --token OTP --ca-fingerprint SHA256
+export const DEVICE_HELP = `kiosk-provision init --site CODE --profile ${DEVICE_PROFILES.join('|')} --enroll URL --token=OTP --ca-fingerprint SHA256
                      [--upstream-ca FILE] [--config kiosk.config.json]
                      [--pkcs11-module PATH --pkcs11-token LABEL --pin-file FILE]
     enroll this device: key, CSR, EST enrollment, certificates, store keys, configuration, QR code; re-runnable
