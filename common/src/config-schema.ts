@@ -201,6 +201,19 @@ export const configSchema = z
       })
       .default({ publicService: { demoProcedureCode: '1.004222' } })
       .describe('Services the kiosk offers after an accepted identity check.'),
+    provisioning: z
+      .object({
+        pkcs11: z
+          .object({
+            module: z.string().min(1).default('/usr/lib/softhsm/libsofthsm2.so').describe('PKCS#11 module (shared library) of the token holding the device key; a TPM-backed module (tpm2-pkcs11) in production.'),
+            tokenLabel: z.string().max(32).default('').describe('Label of the PKCS#11 token holding the device identity key and the store keys; empty = no token, the keys are 0600 files (sync.clientKey, store.keyFile, store.signingKeyFile). Written by `kiosk-provision init --pkcs11-token`.'),
+            pinFile: z.string().default('').describe('File (mode 0600, no line break) holding the token\'s user PIN; empty = the KIOSK_PKCS11_PIN environment variable.'),
+          })
+          .default({ module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: '', pinFile: '' })
+          .describe('The PKCS#11 token of the device key (docs/provisioning.md).'),
+      })
+      .default({ pkcs11: { module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: '', pinFile: '' } })
+      .describe('Device enrollment by `kiosk-provision init` (docs/provisioning.md).'),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level; personal data is redacted at every level.'),

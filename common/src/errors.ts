@@ -105,6 +105,8 @@ export const ERROR_CODES = {
   PROVISION_CA_STATE_INVALID: 'The development CA folder is unreadable or inconsistent (missing key or certificate, unknown serial number).',
   PROVISION_EST_FAILED: 'An EST request failed for another reason: the server is unreachable, or answered with an unexpected status or body (the message names it).',
   PROVISION_CA_LISTEN_FAILED: 'The development CA could not listen on the host and port asked (the port is taken, or the address is not this machine\'s).',
+  PROVISION_NOT_ENROLLED: 'The device has not completed `kiosk-provision init` (no init state or certificate): renew and status need an enrolled device.',
+  PROVISION_UPSTREAM_CA_MISSING: 'Enrollment needs the upstream servers\' CA (sync.upstreamCa): give it with --upstream-ca FILE, or install the file first.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,6 @@
 import { request } from 'node:https';
 import { X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { KioskError, type ErrorCode } from '@kiosk/common';
 import { EST_PATH } from './est-server.js';
 import { fingerprint256, normalizeFingerprint, x509 } from './x509.js';
@@ -27,6 +27,8 @@ interface EstRequest {
   body?: string;
   cert?: string;
   key?: string;
+  /** Instead of cert and key: a context whose key is in a PKCS#11 token (its CA must be the pinned one). */
+  secureContext?: SecureContext;
 }
 
 function send(options: EstRequest): Promise<EstResponse> {
@@ -39,6 +41,7 @@ function send(options: EstRequest): Promise<EstResponse> {
         minVersion: 'TLSv1.2',
         ...(options.ca === undefined ? { rejectUnauthorized: false } : { ca: [options.ca], rejectUnauthorized: true }),
         ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
+        ...(options.secureContext === undefined ? {} : { secureContext: options.secureContext }),
         agent: false,
       },
       (res) => {
@@ -123,8 +126,11 @@ export async function estEnroll(options: { url: string; token: string; csrDer: U
   return issuedPem(response, target);
 }
 
-/** simplereenroll authenticated by the current certificate and key over mutual TLS; returns the new certificate PEM. */
-export async function estReenroll(options: { url: string; tls: { cert: string; key: string }; csrDer: Uint8Array; caPin: string }): Promise<string> {
+/**
+ * simplereenroll authenticated by the current certificate and key over mutual TLS (PEM key, or a secure context built
+ * on a token key whose CA list is the pinned CA); returns the new certificate PEM.
+ */
+export async function estReenroll(options: { url: string; tls: { cert: string; key: string } | { secureContext: SecureContext }; csrDer: Uint8Array; caPin: string }): Promise<string> {
   const target = endpoint(options.url, 'simplereenroll');
   const response = await send({
     url: target,

@@ -11,6 +11,8 @@ Usage:
   kiosk-provision ca init|serve|token|revoke|list
                                         the development CA with EST (RFC 7030) for tests and demos;
                                         \`kiosk-provision ca --help\` lists its options
+  kiosk-provision init | renew | status  enrol this device, renew its certificate, show its identity;
+                                        \`kiosk-provision init --help\` lists their options
   kiosk-provision --help
 
 Exit codes: 0 ok, 1 invalid configuration (each problem is listed with its key) or another typed failure, 2 usage error.
@@ -36,6 +38,16 @@ runCli('kiosk-provision', async () => {
   }
   // Loaded on demand: the CA pulls in X.509, fastify and SQLite, which the config commands do not need.
   if (command === 'ca') return (await import('./ca-commands.js')).caCommand(process.argv.slice(3));
+  if (command === 'init' || command === 'renew' || command === 'status') {
+    const device = await import('./device-commands.js');
+    const args = process.argv.slice(3);
+    if (args[0] === '--help' || args[0] === '-h') {
+      process.stdout.write(`${device.DEVICE_HELP}\n`);
+      return 0;
+    }
+    if (command === 'init') return device.initCommand(args);
+    return command === 'renew' ? device.renewCommand(args) : device.statusCommand(args);
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${HELP}\n`);
     return command === undefined ? 2 : 0;
