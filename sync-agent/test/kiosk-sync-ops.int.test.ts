@@ -133,12 +133,13 @@ describe('kiosk-sync status, dead-letters, retry', () => {
     });
   });
 
-  it('--help names every command; run without transports in this build says so', async () => {
+  it('--help names every command; run --once with nothing due exits 0 at once', async () => {
     const help = await cli(1, '--help');
     for (const command of ['run [--once]', 'status [--json]', 'dead-letters [--json]', 'retry ID | --all', 'policy']) expect(help.stdout).toContain(`kiosk-sync ${command}`);
     for (const command of ['run', 'status', 'dead-letters', 'retry', 'policy']) expect(await cli(1, command, '--help')).toMatchObject({ code: 0, stdout: help.stdout });
+    store.db.prepare('UPDATE outbox SET dead_letter = 1 WHERE delivered_at IS NULL').run(); // nothing left to send
     const run = await cli(1, 'run', '--once');
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain('HTTPS upstream transports');
+    expect(run).toMatchObject({ code: 0 });
+    expect(run.stderr).not.toContain('error');
   });
 });
