@@ -5,6 +5,11 @@ import { z } from 'zod';
  * provisioning CLI. Every key has a development default, so an empty file (or none) runs the kiosk on simulated
  * devices. docs/configuration.md is generated from this schema (`npm run docs:config`).
  */
+/** An object whose default is what its own fields default to, so no default is written twice. */
+function defaulted<T extends z.ZodObject>(schema: T) {
+  return schema.default(schema.parse({}) as z.util.NoUndefined<z.output<T>>);
+}
+
 /** One upstream's endpoint: https only (mTLS), never credentials in the URL (they would end up in logs). */
 function upstreamEndpoint(url: string, description: string, timeoutMs = 15_000) {
   return z
@@ -19,13 +24,6 @@ function upstreamEndpoint(url: string, description: string, timeoutMs = 15_000) 
     .default({ url, timeoutMs })
     .describe(description);
 }
-
-const UPSTREAM_DEFAULTS = {
-  'city-tthc': { url: 'https://localhost:7441', timeoutMs: 15_000 },
-  'population-lgsp': { url: 'https://localhost:7442', timeoutMs: 15_000 },
-  'hospital-fhir': { url: 'https://localhost:7443', timeoutMs: 15_000 },
-  'bhyt-check': { url: 'https://localhost:7444', timeoutMs: 3000 },
-};
 
 export const configSchema = z
   .object({
@@ -158,62 +156,55 @@ export const configSchema = z
       })
       .default({ path: 'data/kiosk-store.db', keyFile: 'data/store-wrap.key', signingKeyFile: 'data/store-signing.pem', retentionDays: 30, busyTimeoutMs: 5000, checkpointEvery: 100 })
       .describe('The local transaction store (docs/store.md).'),
-    sync: z
-      .object({
+    sync: defaulted(
+      z.object({
         clientCert: z.string().min(1).default('data/sync/device.pem').describe('PEM client certificate the sync agent presents to the upstream servers (mTLS); reloaded when the file changes (docs/sync.md).'),
         clientKey: z.string().min(1).default('data/sync/device-key.pem').describe('PEM private key of the client certificate (mode 0600); reloaded with it.'),
         upstreamCa: z.string().min(1).default('data/sync/ca.pem').describe('PEM CA certificate(s) the upstream server certificates must chain to: the only trust anchors, the system store is never used.'),
-        upstreams: z
-          .object({
+        upstreams: defaulted(
+          z.object({
             'city-tthc': upstreamEndpoint('https://localhost:7441', 'The city administrative-procedure (one-stop, TTHC) system: dossiers (contract sync-agent/contracts/city-tthc.openapi.yaml).'),
             'population-lgsp': upstreamEndpoint('https://localhost:7442', 'The population-data check through the city integration platform (LGSP) (population-lgsp.openapi.yaml).'),
             'hospital-fhir': upstreamEndpoint('https://localhost:7443', 'The hospital information system, HL7 FHIR R4 (hospital-fhir.openapi.yaml).'),
             'bhyt-check': upstreamEndpoint('https://localhost:7444', 'The health-insurance (BHYT) card check, a live lookup (bhyt-check.openapi.yaml); its timeout is short, the citizen is waiting.', 3000),
-          })
-          .default(UPSTREAM_DEFAULTS)
-          .describe('Where each upstream is: base URL (https only) and request timeout. The defaults are the embedded simulators `npm start` runs.'),
-        agent: z
-          .object({
+          }),
+        ).describe('Where each upstream is: base URL (https only) and request timeout. The defaults are the embedded simulators `npm start` runs.'),
+        agent: defaulted(
+          z.object({
             port: z.number().int().min(1).max(65535).default(7480).describe('Port of the agent\'s local endpoint on 127.0.0.1 (health, Prometheus metrics, flush notifications from the kiosk).'),
             tokenFile: z.string().min(1).default('data/sync/agent.token').describe('File (mode 0600) holding the token the kiosk presents to notify the agent of new rows; written by the agent at start.'),
             pollIntervalMs: z.number().int().min(100).max(3_600_000).default(5000).describe('Backstop poll of the outbox when no notification came.'),
             batchSize: z.number().int().min(1).max(1000).default(50).describe('Deliveries claimed and sent per upstream per round.'),
             concurrency: z.number().int().min(1).max(64).default(8).describe('Requests in flight per upstream (keep-alive connections).'),
             reconcileIntervalMs: z.number().int().min(60_000).max(86_400_000 * 7).default(3_600_000).describe('How often the agent asks each upstream which acknowledged deliveries it still holds (a restored upstream loses some); also done at once when an upstream reports fewer than were delivered.'),
-          })
-          .default({ port: 7480, tokenFile: 'data/sync/agent.token', pollIntervalMs: 5000, batchSize: 50, concurrency: 8, reconcileIntervalMs: 3_600_000 })
-          .describe('The sync agent process (`kiosk-sync run`).'),
-      })
-      .default({ clientCert: 'data/sync/device.pem', clientKey: 'data/sync/device-key.pem', upstreamCa: 'data/sync/ca.pem', upstreams: UPSTREAM_DEFAULTS, agent: { port: 7480, tokenFile: 'data/sync/agent.token', pollIntervalMs: 5000, batchSize: 50, concurrency: 8, reconcileIntervalMs: 3_600_000 } })
-      .describe('The sync agent: mTLS to the upstream systems (docs/sync.md).'),
-    services: z
-      .object({
-        publicService: z
-          .object({
+          }),
+        ).describe('The sync agent process (`kiosk-sync run`).'),
+      }),
+    ).describe('The sync agent: mTLS to the upstream systems (docs/sync.md).'),
+    services: defaulted(
+      z.object({
+        publicService: defaulted(
+          z.object({
             demoProcedureCode: z
               .string()
               .regex(/^[0-9]\.[0-9]{6}$/, 'a National Public Service Portal procedure code, e.g. 1.004222')
               .default('1.004222')
               .describe('Procedure code of the one dossier the public-service profile offers until the procedure catalogue exists: "Xác nhận thông tin về cư trú" (residence information confirmation; portal record https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc=273057). The default is a placeholder in the portal\'s format: the procedure\'s own code was not in the public text found; set the code the city\'s one-stop system uses.'),
-          })
-          .default({ demoProcedureCode: '1.004222' })
-          .describe('The public-service profile\'s dossier submission (docs/kiosk-flow.md).'),
-      })
-      .default({ publicService: { demoProcedureCode: '1.004222' } })
-      .describe('Services the kiosk offers after an accepted identity check.'),
-    provisioning: z
-      .object({
-        pkcs11: z
-          .object({
+          }),
+        ).describe('The public-service profile\'s dossier submission (docs/kiosk-flow.md).'),
+      }),
+    ).describe('Services the kiosk offers after an accepted identity check.'),
+    provisioning: defaulted(
+      z.object({
+        pkcs11: defaulted(
+          z.object({
             module: z.string().min(1).default('/usr/lib/softhsm/libsofthsm2.so').describe('PKCS#11 module (shared library) of the token holding the device key; a TPM-backed module (tpm2-pkcs11) in production.'),
             tokenLabel: z.string().max(32).default('').describe('Label of the PKCS#11 token holding the device identity key and the store keys; empty = no token, the keys are 0600 files (sync.clientKey, store.keyFile, store.signingKeyFile). Written by `kiosk-provision init --pkcs11-token`.'),
             pinFile: z.string().default('').describe('File (mode 0600, no line break) holding the token\'s user PIN; empty = the KIOSK_PKCS11_PIN environment variable.'),
-          })
-          .default({ module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: '', pinFile: '' })
-          .describe('The PKCS#11 token of the device key (docs/provisioning.md).'),
-      })
-      .default({ pkcs11: { module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: '', pinFile: '' } })
-      .describe('Device enrollment by `kiosk-provision init` (docs/provisioning.md).'),
+          }),
+        ).describe('The PKCS#11 token of the device key (docs/provisioning.md).'),
+      }),
+    ).describe('Device enrollment by `kiosk-provision init` (docs/provisioning.md).'),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level; personal data is redacted at every level.'),
