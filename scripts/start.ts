@@ -15,7 +15,7 @@ const SIMULATED: readonly string[] = ['city-tthc', 'population-lgsp', 'hospital-
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** The simulators' base port when every upstream is on this machine on consecutive ports (as the defaults are). */
-export function simulatorBasePort(config: KioskConfig): number | undefined {
+function simulatorBasePort(config: KioskConfig): number | undefined {
   const urls = SIMULATED.map((name) => new URL(config.sync.upstreams[name as keyof KioskConfig['sync']['upstreams']].url));
   const base = Number(urls[0]!.port);
   const consecutive = urls.every((u, i) => LOCAL_HOSTS.has(u.hostname) && Number(u.port) === base + i && (u.pathname === '/' || u.pathname === ''));

@@ -12,11 +12,12 @@ export interface ClosableTransport extends UpstreamTransport {
   close?(): unknown;
 }
 
-export interface RunAgentOptions {
+export interface RunAgentOptions<T extends ClosableTransport = ClosableTransport> {
   config: KioskConfig;
   /** Builds the upstream transports on the certificate source the agent watches (the HTTPS transports' factory). */
-  transports: (tls: ClientTlsSource) => readonly ClosableTransport[];
-  reconciler?: (parts: { store: TransactionStore; transports: readonly UpstreamTransport[] }) => Reconciler;
+  transports: (tls: ClientTlsSource) => readonly T[];
+  /** Gets the transports `transports` built (a reconciler needs their delivery check). */
+  reconciler?: (parts: { store: TransactionStore; transports: readonly T[] }) => Reconciler;
   log: Logger;
   /** `--once`: deliver what is due, wait for retries due within `maxWaitMs`, then return. */
   once?: boolean;
@@ -42,7 +43,7 @@ function summary(result: OnceResult): string {
  * flight finishes). With `once` it has no endpoint; it returns when nothing more is due within `maxWaitMs` and
  * throws SYNC_ONCE_INCOMPLETE, naming what waits, if deliveries are still pending then.
  */
-export async function runAgent(options: RunAgentOptions): Promise<OnceResult | undefined> {
+export async function runAgent<T extends ClosableTransport>(options: RunAgentOptions<T>): Promise<OnceResult | undefined> {
   const { config, log } = options;
   const agentConfig = config.sync.agent;
   const tls = new ClientTlsSource(config.sync);

@@ -4,7 +4,7 @@ import { certificateState, type AgentHealth, type CertificateState } from '../ag
 import { runAgent } from '../agent/run-agent.js';
 import { Contracts } from '../contracts/index.js';
 import { Reconciler } from '../relay/reconciler.js';
-import { createUpstreamTransports, type HttpsUpstreamTransport } from '../transport/index.js';
+import { createUpstreamTransports } from '../transport/index.js';
 import { DEFAULT_BACKOFF, classifyAnswer } from '../delivery-policy.js';
 import { loadClientTls } from '../tls/index.js';
 
@@ -76,12 +76,11 @@ async function run(args: string[]): Promise<number> {
   const config = loadConfig();
   const log = createLogger({ name: 'kiosk-sync', level: config.log.level });
   const contracts = await Contracts.load();
-  let transports: HttpsUpstreamTransport[] = [];
   await runAgent({
     config,
     log,
-    transports: (tls) => (transports = createUpstreamTransports({ config, tls, contracts, deviceId: config.device.id, log })),
-    reconciler: ({ store }) => new Reconciler({ store, transports, log }),
+    transports: (tls) => createUpstreamTransports({ config, tls, contracts, deviceId: config.device.id, log }),
+    reconciler: ({ store, transports }) => new Reconciler({ store, transports, log }),
     once: values.once ?? false,
     maxWaitMs: positiveInt(values['max-wait'], '--max-wait', 60) * 1000,
     tty: process.stderr.isTTY ? process.stderr : undefined,
